@@ -1,0 +1,127 @@
+# ISG developer commands. `make` (or `make help`) lists them.
+#
+#   make run    set everything up, then serve the app on http://127.0.0.1:8000/
+#   make test   the checks CI runs (honours DATABASE_URL; SQLite when it is unset)
+#
+# Variables you can override: PYTHON, HOST, PORT, PYTEST_ARGS, e.g.
+#   make test PYTEST_ARGS="-k login -x"
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/isg make run
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+# Python 3.11 (pyproject.toml: requires-python >=3.11,<3.12).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Written after a successful `pip install -e '.[dev]'`; redone when pyproject.toml is newer.
+STAMP := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+# WeasyPrint's system libraries (Debian/Ubuntu package names). libharfbuzz-subset0
+# makes font subsetting, and so PDF generation, 2-3x faster.
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv install sysdeps run test e2e bench lint clean distclean
+
+help: ## List the targets
+	@echo "ISG make targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables: PYTEST_ARGS='...' (test, e2e), HOST/PORT (run), DATABASE_URL (run, test)"
+
+# ---------------------------------------------------------------- setup ----
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "ISG needs Python 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+	  echo "Run again with PYTHON=/path/to/python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install ISG + dev tools (only when pyproject.toml changed)
+
+install: $(STAMP) ## Same as venv
+
+sysdeps: ## Check WeasyPrint's system libraries; install them (apt-get) if missing
+	@missing=""; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+	  for pkg in $(WEASYPRINT_DEBS); do \
+	    dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q 'install ok installed' \
+	      || missing="$$missing $$pkg"; \
+	  done; \
+	else \
+	  ldconfig=$$(command -v ldconfig || echo /sbin/ldconfig); \
+	  for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
+	    "$$ldconfig" -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$lib"; \
+	  done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "sysdeps: WARNING: not a Debian system and ldconfig does not list:$$missing" >&2; \
+	    echo "sysdeps: WeasyPrint needs Pango (>= 1.44) and HarfBuzz: install them with your" >&2; \
+	    echo "sysdeps: package manager (WeasyPrint docs: 'First steps', 'Installation')." >&2; \
+	  else echo "sysdeps: WeasyPrint libraries present"; fi; \
+	  exit 0; \
+	fi; \
+	if [ -z "$$missing" ]; then echo "sysdeps: WeasyPrint libraries present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else \
+	  echo "sysdeps: WeasyPrint needs these Debian packages:$$missing" >&2; \
+	  echo "sysdeps: run this, then try again:" >&2; \
+	  echo "    sudo apt-get install -y$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	echo "sysdeps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y --no-install-recommends $$missing \
+	  || { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing; }
+
+# ------------------------------------------------------------------ run ----
+
+# `run` serves with Django's development server. Demo users are for local use only.
+run: sysdeps install ## Migrate, load guidance, seed demo users, serve on HOST:PORT
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_guidance
+	$(MANAGE) seed_demo
+	@# ---- Background worker goes here. Start it in the same shell line as runserver
+	@# ---- so that it stops with it, i.e. replace the runserver line below with:
+	@#   $(MANAGE) WORKER_COMMAND & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM;
+	@#   $(MANAGE) runserver $(HOST):$(PORT)          (both on one line, joined by a backslash)
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# ----------------------------------------------------------------- test ----
+
+test: sysdeps install ## makemigrations --check, ruff check, pytest (PYTEST_ARGS=...)
+	$(MANAGE) makemigrations --check --dry-run
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+e2e: sysdeps install ## Browser tests only: pytest -m e2e (PYTEST_ARGS=...)
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+bench: sysdeps install ## Benchmarks: bench/run.py
+	$(BIN)/python bench/run.py
+
+lint: install ## ruff check + ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# ---------------------------------------------------------------- clean ----
+
+clean: ## Remove caches and build output (keeps .venv and db.sqlite3)
+	rm -rf .pytest_cache .ruff_cache .mypy_cache staticfiles test-output build *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0 rm -rf
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

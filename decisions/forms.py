@@ -1,0 +1,153 @@
+"""Forms for the wizard: one form per step, built from the step's fields in the pack.
+
+A step with one field uses the step's title as that field's label, shown as the page h1
+(GOV.UK "question pages"); a step with several fields shows the title as h1 and each field
+with its own label.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from crispy_forms_gds.choices import Choice
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Button, Field, Layout, Size
+from django import forms
+
+from decisions import flowchart
+
+# Dates further than this from today are almost certainly typing mistakes.
+DATE_WINDOW = timedelta(days=366 * 10)
+
+
+def _choices(field: flowchart.Field) -> list[Choice]:
+    return [Choice(c.value, c.label, hint=c.hint) if c.hint else Choice(c.value, c.label)
+            for c in field.choices]
+
+
+def _hint(field: flowchart.Field) -> str:
+    # crispy-forms-gds's character count needs a hint to attach to, so a textarea always has one.
+    if field.kind == "textarea" and not field.hint:
+        return f"You can enter up to {field.max_length} characters."
+    return field.hint
+
+
+def _form_field(field: flowchart.Field, label: str) -> forms.Field:
+    common: dict[str, Any] = {"label": label, "help_text": _hint(field), "required": field.required}
+    if field.kind in ("radio", "yesno"):
+        return forms.ChoiceField(
+            choices=_choices(field),
+            widget=forms.RadioSelect,
+            error_messages={"required": f"Select an answer: {label}",
+                            "invalid_choice": f"Select one of the options: {label}"},
+            **common,
+        )
+    if field.kind == "checkboxes":
+        return forms.MultipleChoiceField(
+            choices=_choices(field),
+            widget=forms.CheckboxSelectMultiple,
+            error_messages={"required": f"Select at least one option: {label}",
+                            "invalid_choice": f"Select only from the options: {label}"},
+            **common,
+        )
+    if field.kind == "date":
+        date_field = DateInputField(require_all_fields=False, **common)
+        date_field.error_messages["required"] = f"Enter a date: {label}"
+        date_field.error_messages["invalid"] = f"Enter a real date: {label}"
+        return date_field
+    widget = forms.Textarea(attrs={"rows": 5}) if field.kind == "textarea" else forms.TextInput
+    return forms.CharField(
+        max_length=field.max_length,
+        widget=widget,
+        strip=True,
+        error_messages={
+            "required": f"Enter an answer: {label}",
+            "max_length": f"{label} must be {field.max_length} characters or fewer",
+        },
+        **common,
+    )
+
+
+class StepForm(forms.Form):
+    """The form for one step of the flowchart."""
+
+    def __init__(self, step: flowchart.Step, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.step = step
+        single = len(step.fields) == 1
+        layout = []
+        for field in step.fields:
+            label = step.title if single else field.label
+            self.fields[field.name] = _form_field(field, label)
+            layout.append(self._layout_field(field, single))
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(*layout)  # the page adds help, then the button
+
+    @staticmethod
+    def _layout_field(field: flowchart.Field, single: bool) -> Field:
+        size = Size.LARGE if single else Size.MEDIUM
+        tag = "h1" if single else None
+        if field.kind in ("radio", "yesno"):
+            return Field.radios(field.name, legend_size=size, legend_tag=tag,
+                                inline=field.kind == "yesno")
+        if field.kind == "checkboxes":
+            return Field.checkboxes(field.name, legend_size=size, legend_tag=tag)
+        if field.kind == "date":
+            return Field(field.name, context={"legend_size": size, "legend_tag": tag})
+        if field.kind == "textarea":
+            return Field.textarea(field.name, label_size=size, label_tag=tag,
+                                  max_characters=field.max_length)
+        return Field.text(field.name, label_size=size, label_tag=tag)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name, value in cleaned.items():
+            if isinstance(value, date) and abs(value - date.today()) > DATE_WINDOW:
+                self.add_error(name, "Enter a date within ten years of today")
+            if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\r\n\t" for ch in value):
+                self.add_error(name, "Remove the control characters from this answer")
+        return cleaned
+
+    def answer_values(self) -> dict[str, Any]:
+        """Cleaned values for every field of the step, blanks included."""
+        return {f.name: self.cleaned_data.get(f.name) or ("" if f.kind != "checkboxes" else [])
+                for f in self.step.fields}
+
+
+def initial_for(step: flowchart.Step, values: dict[str, Any]) -> dict[str, Any]:
+    """Turn stored answers back into form initial values (dates are stored as ISO text)."""
+    initial: dict[str, Any] = {}
+    for field in step.fields:
+        value = values.get(field.name)
+        if field.kind == "date" and value:
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                value = None
+        initial[field.name] = value
+    return initial
+
+
+class AmendmentForm(forms.Form):
+    reason = forms.CharField(
+        label="Why does this decision need to be corrected?",
+        help_text="Say what was wrong or what has changed. The original record stays as it was.",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Enter the reason for the amendment",
+            "max_length": "The reason must be 2000 characters or fewer",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Field.textarea("reason", label_size=Size.LARGE, label_tag="h1", max_characters=2000),
+            Button("submit", "Start the amendment"),
+        )

@@ -1,0 +1,20 @@
+"""ISG's models: organisations and users, guidance packs, decisions and their records, audit."""
+
+from decisions.models.audit import AuditChainHead, AuditEvent
+from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
+from decisions.models.guidance import GuidancePack
+from decisions.models.organisations import Organisation, OrganisationKind, Role, User
+
+__all__ = [
+    "AuditChainHead",
+    "AuditEvent",
+    "Decision",
+    "DecisionRecord",
+    "GuidancePack",
+    "Organisation",
+    "OrganisationKind",
+    "ReferenceCounter",
+    "Role",
+    "Status",
+    "User",
+]

@@ -1,0 +1,65 @@
+"""HTML -> PDF with WeasyPrint, for decision records.
+
+The renderer fetches nothing from outside: `StaticOnlyFetcher` serves only the app's own
+static files and refuses file://, http(s):// and everything else, so text a practitioner
+typed can never make the server read a local file or call the network
+(WeasyPrint advisories GHSA-jf6q-chmf-3h3v, GHSA-983w-rhvv-gwmv).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.utils import timezone
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from decisions.models import Decision, DecisionRecord
+
+# A base URL that belongs to no real host: relative links in templates resolve under it.
+PDF_BASE_URL = "isg-static:///"
+
+
+class RefusedFetch(ValueError):
+    pass
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serve `isg-static:///static/...` from the app's static files; refuse anything else."""
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        prefix = PDF_BASE_URL.rstrip("/") + settings.STATIC_URL
+        if not url.startswith(prefix):
+            raise RefusedFetch(f"PDF renderer refused to fetch {url[:80]!r}")
+        relative = url[len(prefix) :].split("?")[0].split("#")[0]
+        if ".." in Path(relative).parts:
+            raise RefusedFetch("PDF renderer refused a path outside the static files")
+        found = finders.find(relative)
+        if not found:
+            raise RefusedFetch(f"no static file {relative!r}")
+        path = Path(found if isinstance(found, str) else found[0])
+        mime, _ = mimetypes.guess_type(path.name)
+        return URLFetcherResponse(
+            url, path.read_bytes(), {"Content-Type": mime or "application/octet-stream"}
+        )
+
+
+def render_pdf(template: str, context: dict, *, title: str) -> bytes:
+    html = render_to_string(template, {**context, "pdf_title": title})
+    document = HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=StaticOnlyFetcher())
+    return document.write_pdf()
+
+
+def render_record(decision: Decision, record: DecisionRecord) -> bytes:
+    context = {
+        "decision": decision,
+        "record": record,
+        "snapshot": record.snapshot,
+        "generated_at": timezone.now(),
+        "static_base": PDF_BASE_URL.rstrip("/") + settings.STATIC_URL,
+    }
+    return render_pdf("pdf/record.html", context, title=f"Decision record {decision.reference}")

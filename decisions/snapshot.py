@@ -1,0 +1,90 @@
+"""The record as the practitioner saw it: questions, help, citations and labelled answers.
+
+Built from the pack and the answers; frozen into DecisionRecord.snapshot at submission, so a
+record reads the same for ever even after the guidance pack is replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from decisions import flowchart
+
+
+def _citations(pack: flowchart.Pack, citations: tuple[flowchart.Citation, ...]) -> list[dict]:
+    return [
+        {
+            "source": c.source,
+            "section": c.section,
+            "title": pack.sources[c.source]["title"],
+            "file": pack.sources[c.source]["file"],
+        }
+        for c in citations
+    ]
+
+
+def display_value(field: flowchart.Field, value: Any) -> str:
+    """An answer as words: choice labels, UK dates, 'Not answered' for a blank."""
+    if value in (None, "", []):
+        return "Not answered"
+    if field.kind == "checkboxes":
+        return "; ".join(field.choice_label(v) for v in value)
+    if field.choices:
+        return field.choice_label(str(value))
+    if field.kind == "date":
+        try:
+            return date.fromisoformat(str(value)).strftime("%-d %B %Y")
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def step_snapshot(pack: flowchart.Pack, step_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    step = pack.steps[step_id]
+    return {
+        "id": step.id,
+        "section": step.section,
+        "title": step.title,
+        "help": step.help,
+        "citations": _citations(pack, step.citations),
+        "quote": dict(step.quote) if step.quote else None,
+        "fields": [
+            {
+                "name": f.name,
+                "kind": f.kind,
+                "label": f.label,
+                "value": values.get(f.name),
+                "display": display_value(f, values.get(f.name)),
+            }
+            for f in step.fields
+        ],
+    }
+
+
+def build_snapshot(pack: flowchart.Pack, answers: flowchart.Answers) -> dict[str, Any]:
+    walk = flowchart.walk(pack, answers)
+    outcome = walk.outcome
+    return {
+        "pack": {
+            "id": pack.id,
+            "version": pack.version,
+            "edition": pack.edition,
+            "title": pack.title,
+            "golden_rules": [dict(rule) for rule in pack.golden_rules],
+            "sources": {key: dict(value) for key, value in pack.sources.items()},
+        },
+        "steps": [step_snapshot(pack, s, dict(answers[s])) for s in walk.path],
+        "outcome_at": walk.outcome_at,
+        "outcome": None
+        if outcome is None
+        else {
+            "id": outcome.id,
+            "kind": outcome.kind,
+            "title": outcome.title,
+            "summary": outcome.summary,
+            "citations": _citations(pack, outcome.citations),
+        },
+        "reasons": list(walk.reasons),
+        "needs_approval": walk.needs_approval,
+    }
