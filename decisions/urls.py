@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from decisions.views import records, wizard
+from decisions.views import records, reports, review, wizard
 
 urlpatterns = [
     path("", records.home, name="home"),
@@ -15,4 +15,4 @@ urlpatterns = [
     path("decisions/<uuid:public_id>/outcome/", wizard.outcome, name="outcome"),
     path("decisions/<uuid:public_id>/check/", wizard.check_answers, name="check_answers"),
     path("decisions/<uuid:public_id>/submitted/", wizard.confirmation, name="confirmation"),
-]
+] + review.urlpatterns + reports.urlpatterns
