@@ -30,6 +30,11 @@ WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+# isg/settings.py is production-safe by default (DEBUG off, SECRET_KEY required), so the
+# local targets default to DEBUG=true. A DEBUG (or SECRET_KEY) already in the environment
+# wins. pytest ignores this: pytest-env in pyproject.toml sets its own settings.
+run test e2e bench: export DEBUG ?= true
+
 .PHONY: help venv install sysdeps run test e2e bench lint clean distclean
 
 help: ## List the targets

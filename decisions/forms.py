@@ -23,8 +23,10 @@ DATE_WINDOW = timedelta(days=366 * 10)
 
 
 def _choices(field: flowchart.Field) -> list[Choice]:
-    return [Choice(c.value, c.label, hint=c.hint) if c.hint else Choice(c.value, c.label)
-            for c in field.choices]
+    return [
+        Choice(c.value, c.label, hint=c.hint) if c.hint else Choice(c.value, c.label)
+        for c in field.choices
+    ]
 
 
 def _hint(field: flowchart.Field) -> str:
@@ -40,16 +42,20 @@ def _form_field(field: flowchart.Field, label: str) -> forms.Field:
         return forms.ChoiceField(
             choices=_choices(field),
             widget=forms.RadioSelect,
-            error_messages={"required": f"Select an answer: {label}",
-                            "invalid_choice": f"Select one of the options: {label}"},
+            error_messages={
+                "required": f"Select an answer: {label}",
+                "invalid_choice": f"Select one of the options: {label}",
+            },
             **common,
         )
     if field.kind == "checkboxes":
         return forms.MultipleChoiceField(
             choices=_choices(field),
             widget=forms.CheckboxSelectMultiple,
-            error_messages={"required": f"Select at least one option: {label}",
-                            "invalid_choice": f"Select only from the options: {label}"},
+            error_messages={
+                "required": f"Select at least one option: {label}",
+                "invalid_choice": f"Select only from the options: {label}",  # noqa: S608
+            },
             **common,
         )
     if field.kind == "date":
@@ -91,15 +97,17 @@ class StepForm(forms.Form):
         size = Size.LARGE if single else Size.MEDIUM
         tag = "h1" if single else None
         if field.kind in ("radio", "yesno"):
-            return Field.radios(field.name, legend_size=size, legend_tag=tag,
-                                inline=field.kind == "yesno")
+            return Field.radios(
+                field.name, legend_size=size, legend_tag=tag, inline=field.kind == "yesno"
+            )
         if field.kind == "checkboxes":
             return Field.checkboxes(field.name, legend_size=size, legend_tag=tag)
         if field.kind == "date":
             return Field(field.name, context={"legend_size": size, "legend_tag": tag})
         if field.kind == "textarea":
-            return Field.textarea(field.name, label_size=size, label_tag=tag,
-                                  max_characters=field.max_length)
+            return Field.textarea(
+                field.name, label_size=size, label_tag=tag, max_characters=field.max_length
+            )
         return Field.text(field.name, label_size=size, label_tag=tag)
 
     def clean(self) -> dict[str, Any]:
@@ -113,8 +121,10 @@ class StepForm(forms.Form):
 
     def answer_values(self) -> dict[str, Any]:
         """Cleaned values for every field of the step, blanks included."""
-        return {f.name: self.cleaned_data.get(f.name) or ("" if f.kind != "checkboxes" else [])
-                for f in self.step.fields}
+        return {
+            f.name: self.cleaned_data.get(f.name) or ("" if f.kind != "checkboxes" else [])
+            for f in self.step.fields
+        }
 
 
 def initial_for(step: flowchart.Step, values: dict[str, Any]) -> dict[str, Any]:

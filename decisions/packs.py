@@ -31,20 +31,35 @@ def pack_load_files(
                 "content. Stored packs are evidence and never change: raise 'version'."
             )
         stored = existing or GuidancePack.objects.create(
-            pack_id=pack.id, version=pack.version, edition=pack.edition,
-            title=pack.title, digest=digest, data=data,
+            pack_id=pack.id,
+            version=pack.version,
+            edition=pack.edition,
+            title=pack.title,
+            digest=digest,
+            data=data,
         )
         if not existing:
-            record_event("guidance.pack_loaded", actor=actor, obj=stored,
-                         actor_email="system", details={"pack": pack.id, "version": pack.version})
-        lines.append(f"{'kept' if existing else 'new '} {path.name}: {pack.title} (v{pack.version})")
+            record_event(
+                "guidance.pack_loaded",
+                actor=actor,
+                obj=stored,
+                actor_email="system",
+                details={"pack": pack.id, "version": pack.version},
+            )
+        lines.append(
+            f"{'kept' if existing else 'new '} {path.name}: {pack.title} (v{pack.version})"
+        )
         if newest is None or (stored.edition, stored.version) > (newest.edition, newest.version):
             newest = stored
     if newest is not None and not newest.is_current:
         GuidancePack.objects.filter(is_current=True).update(is_current=False)
         GuidancePack.objects.filter(pk=newest.pk).update(is_current=True)
-        record_event("guidance.pack_made_current", actor=actor, obj=newest,
-                     actor_email="system", details={"pack": newest.pack_id,
-                                                    "version": newest.version})
+        record_event(
+            "guidance.pack_made_current",
+            actor=actor,
+            obj=newest,
+            actor_email="system",
+            details={"pack": newest.pack_id, "version": newest.version},
+        )
         lines.append(f"current: {newest.title} (v{newest.version})")
     return lines

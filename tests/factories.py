@@ -31,19 +31,37 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-SUBJECT = {"case_reference": "CASE-123", "initials": "AB", "subject_type": "child",
-           "age_band": "12_15"}
+SUBJECT = {
+    "case_reference": "CASE-123",
+    "initials": "AB",
+    "subject_type": "child",
+    "age_band": "12_15",
+}
 CONTEXT = [
     ("context", {"direction": "proactive"}),
     ("subject", SUBJECT),
     ("concern", {"concern_level": "significant_harm"}),
-    ("purpose", {"purpose_categories": ["s47_child_protection"],
-                 "purpose_description": "Bruising seen at school; need to inform the MASH."}),
+    (
+        "purpose",
+        {
+            "purpose_categories": ["s47_child_protection"],
+            "purpose_description": "Bruising seen at school; need to inform the MASH.",
+        },
+    ),
 ]
 HOW = [
-    ("what_to_share", {"data_categories": ["names", "health"], "special_category": "yes",
-                       "fact_and_opinion": "Observed bruising recorded as fact; concern as opinion."}),
-    ("recipient", {"recipient_org": "Children's social care", "recipient_role": "MASH social worker"}),
+    (
+        "what_to_share",
+        {
+            "data_categories": ["names", "health"],
+            "special_category": "yes",
+            "fact_and_opinion": "Observed bruising recorded as fact; concern as opinion.",
+        },
+    ),
+    (
+        "recipient",
+        {"recipient_org": "Children's social care", "recipient_role": "MASH social worker"},
+    ),
     ("method", {"method": "secure_email", "method_security": "Sent via secure email."}),
     ("share_date", {"share_date": "2026-11-20"}),
     ("informed", {"informed": "told"}),
@@ -58,32 +76,57 @@ NOT_SHARING = [("not_sharing_reasons", {"not_sharing_reasons": "No legitimate pu
 
 # Answers (step, values), in order, that reach each of the four outcomes.
 ROUTES: dict[str, list[tuple[str, dict]]] = {
-    "do_not_share": CONTEXT + [("purpose_legitimate", {"purpose_legitimate": "no"})]
-    + NOT_SHARING + RECORD,
-    "can_share": CONTEXT + [("purpose_legitimate", {"purpose_legitimate": "yes"}),
-                            ("identifiable", {"identifiable": "no"})] + HOW + RECORD,
-    "share_with_consent": CONTEXT + [
+    "do_not_share": CONTEXT
+    + [("purpose_legitimate", {"purpose_legitimate": "no"})]
+    + NOT_SHARING
+    + RECORD,
+    "can_share": CONTEXT
+    + [
+        ("purpose_legitimate", {"purpose_legitimate": "yes"}),
+        ("identifiable", {"identifiable": "no"}),
+    ]
+    + HOW
+    + RECORD,
+    "share_with_consent": CONTEXT
+    + [
         ("purpose_legitimate", {"purpose_legitimate": "yes"}),
         ("identifiable", {"identifiable": "yes"}),
         ("confidential", {"confidential": "yes"}),
         ("consent", {"consent": "given"}),
-        ("consent_given_by", {"consent_given_by": "parental_responsibility",
-                              "consent_informed": "yes"}),
-    ] + HOW + RECORD,
-    "share_without_consent": CONTEXT + [
+        (
+            "consent_given_by",
+            {"consent_given_by": "parental_responsibility", "consent_informed": "yes"},
+        ),
+    ]
+    + HOW
+    + RECORD,
+    "share_without_consent": CONTEXT
+    + [
         ("purpose_legitimate", {"purpose_legitimate": "yes"}),
         ("identifiable", {"identifiable": "yes"}),
         ("confidential", {"confidential": "yes"}),
         ("consent", {"consent": "not_sought"}),
         ("consent_not_sought_reason", {"consent_not_sought_reason": "child_risk"}),
         ("lawful_reason", {"lawful_reason": ["public_interest_child"]}),
-        ("data_protection_basis", {"gdpr_article6": "public_task",
-                                   "special_category_condition": "safeguarding"}),
-        ("proportionality", {"risk_level": "high", "risk_imminent": "yes",
-                             "safer_if_shared": "much_safer", "relationship_damage": "some",
-                             "share_now": "now", "weighing_up": "Risk outweighs harm.",
-                             "is_proportionate": "yes"}),
-    ] + HOW + RECORD,
+        (
+            "data_protection_basis",
+            {"gdpr_article6": "public_task", "special_category_condition": "safeguarding"},
+        ),
+        (
+            "proportionality",
+            {
+                "risk_level": "high",
+                "risk_imminent": "yes",
+                "safer_if_shared": "much_safer",
+                "relationship_damage": "some",
+                "share_now": "now",
+                "weighing_up": "Risk outweighs harm.",
+                "is_proportionate": "yes",
+            },
+        ),
+    ]
+    + HOW
+    + RECORD,
 }
 
 

@@ -45,6 +45,9 @@ class ReferenceCounter(models.Model):
     year = models.PositiveIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
 
 class Decision(models.Model):
     """One information-sharing decision while it is worked on, and its place in sign-off.
@@ -91,7 +94,11 @@ class Decision(models.Model):
 
     @property
     def display_reference(self) -> str:
-        return self.reference if self.version == 1 else f"{self.reference} (amendment {self.version - 1})"
+        return (
+            self.reference
+            if self.version == 1
+            else f"{self.reference} (amendment {self.version - 1})"
+        )
 
     @property
     def is_editable(self) -> bool:
@@ -143,3 +150,6 @@ class DecisionRecord(AppendOnly):
         constraints = [
             models.UniqueConstraint(fields=["decision", "round"], name="unique_record_round"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.decision.reference} round {self.round}"

@@ -35,7 +35,9 @@ def my_decisions(request: HttpRequest) -> HttpResponse:
     context = {
         "drafts": drafts,
         "awaiting": [d for d in decisions if d.status == Status.AWAITING_APPROVAL],
-        "made": [d for d in decisions if not d.is_editable and d.status != Status.AWAITING_APPROVAL],
+        "made": [
+            d for d in decisions if not d.is_editable and d.status != Status.AWAITING_APPROVAL
+        ],
     }
     return render(request, "decisions/my_decisions.html", context)
 
@@ -43,7 +45,11 @@ def my_decisions(request: HttpRequest) -> HttpResponse:
 @role_required(*RECORD_READERS)
 def record(request: HttpRequest, public_id: str) -> HttpResponse:
     decision = selectors.decision_for(request.user, public_id)
-    if decision.is_editable and decision.created_by_id == request.user.pk and not decision.records.exists():
+    if (
+        decision.is_editable
+        and decision.created_by_id == request.user.pk
+        and not decision.records.exists()
+    ):
         return redirect(resume_url(decision))
     services.decision_viewed(decision=decision, user=request.user)
     records = list(decision.records.select_related("submitted_by").order_by("-round"))
@@ -77,7 +83,7 @@ def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def amend(request: HttpRequest, public_id: str) -> HttpResponse:
     decision = selectors.own_editable_decision(request.user, public_id)
-    form = AmendmentForm(request.POST or None)
+    form = AmendmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             amendment = services.decision_amend(
@@ -86,9 +92,11 @@ def amend(request: HttpRequest, public_id: str) -> HttpResponse:
         except services.DecisionRefused as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Amendment started. Change the answers that were wrong, "
-                             "then submit it.")
+            messages.success(
+                request, "Amendment started. Change the answers that were wrong, then submit it."
+            )
             return redirect("check_answers", amendment.public_id)
     status = 400 if form.errors else 200
-    return render(request, "decisions/amend.html", {"decision": decision, "form": form},
-                  status=status)
+    return render(
+        request, "decisions/amend.html", {"decision": decision, "form": form}, status=status
+    )

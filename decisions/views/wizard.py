@@ -78,7 +78,8 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
         return redirect(resume_url(decision))
     this_step = pack.steps[step_id]
     stored = decision.answers.get(step_id, {})
-    form = StepForm(this_step, request.POST or None, initial=initial_for(this_step, stored))
+    data = request.POST if request.method == "POST" else None
+    form = StepForm(this_step, data, initial=initial_for(this_step, stored))
     if request.method == "POST" and form.is_valid():
         try:
             dropped = services.decision_answer(
@@ -90,8 +91,11 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
         decision.refresh_from_db()
         if dropped:
             titles = [pack.steps[s].title for s in dropped]
-            messages.info(request, "Your change means these answers no longer apply and were "
-                          "removed: " + "; ".join(titles))
+            messages.info(
+                request,
+                "Your change means these answers no longer apply and were "
+                "removed: " + "; ".join(titles),
+            )
         if request.GET.get("return") == "check":
             walk = flowchart.walk(pack, decision.answers)
             if walk.complete:
@@ -160,7 +164,11 @@ def confirmation(request: HttpRequest, public_id: str) -> HttpResponse:
     decision = selectors.own_editable_decision(request.user, public_id)
     if decision.is_editable:
         return redirect(resume_url(decision))
-    return render(request, "decisions/confirmation.html", {
-        "decision": decision,
-        "awaiting": decision.status == Status.AWAITING_APPROVAL,
-    })
+    return render(
+        request,
+        "decisions/confirmation.html",
+        {
+            "decision": decision,
+            "awaiting": decision.status == Status.AWAITING_APPROVAL,
+        },
+    )

@@ -22,10 +22,18 @@ DEMO_USERS = [
     ("lead@example.org", "Lee Lead (demo)", Role.LEAD, DEMO_ORGANISATION),
     ("manager@example.org", "Morgan Manager (demo)", Role.MANAGER, DEMO_ORGANISATION),
     ("admin@example.org", "Ash Administrator (demo)", Role.ADMIN, DEMO_ORGANISATION),
-    ("partnership.manager@example.org", "Parker Partnership (demo)", Role.MANAGER,
-     DEMO_ORGANISATION),
-    ("police.practitioner@example.org", "Robin Constable (demo)", Role.PRACTITIONER,
-     OTHER_ORGANISATION),
+    (
+        "partnership.manager@example.org",
+        "Parker Partnership (demo)",
+        Role.MANAGER,
+        DEMO_ORGANISATION,
+    ),
+    (
+        "police.practitioner@example.org",
+        "Robin Constable (demo)",
+        Role.PRACTITIONER,
+        OTHER_ORGANISATION,
+    ),
 ]
 
 
@@ -35,13 +43,21 @@ def load_organisations() -> int:
     for item in json.loads(path.read_text(encoding="utf-8"))["organisations"]:
         org, was_created = Organisation.objects.get_or_create(
             name=item["name"],
-            defaults={"slug": slugify(item["name"])[:80], "kind": item["kind"],
-                      "address": item["address"]},
+            defaults={
+                "slug": slugify(item["name"])[:80],
+                "kind": item["kind"],
+                "address": item["address"],
+            },
         )
         if was_created:
             created += 1
-            record_event("organisation.created", actor=None, actor_email="system", obj=org,
-                         details={"name": org.name, "kind": org.kind})
+            record_event(
+                "organisation.created",
+                actor=None,
+                actor_email="system",
+                obj=org,
+                details={"name": org.name, "kind": org.kind},
+            )
     return created
 
 
@@ -62,13 +78,21 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             user, was_created = User.objects.get_or_create(
                 email=email,
-                defaults={"full_name": name, "role": role,
-                          "organisation": Organisation.objects.get(name=org_name),
-                          "partnership_wide": email.startswith("partnership.")},
+                defaults={
+                    "full_name": name,
+                    "role": role,
+                    "organisation": Organisation.objects.get(name=org_name),
+                    "partnership_wide": email.startswith("partnership."),
+                },
             )
             user.set_password(password)
             user.save()
             action = "user.created" if was_created else "user.password_reset"
-            record_event(action, actor=None, actor_email="system", obj=user,
-                         details={"email": email, "role": role})
+            record_event(
+                action,
+                actor=None,
+                actor_email="system",
+                obj=user,
+                details={"email": email, "role": role},
+            )
             self.stdout.write(f"  {role:<13} {email:<34} {password}")
