@@ -5,9 +5,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import logging
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from decisions.audit import RequestMeta, current_request
+from decisions.guidance import PackError
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address; behind N trusted proxies, the Nth X-Forwarded-For hop from the right.
+
+    Only the hops our own proxies appended can be trusted: anything further left is whatever
+    the client chose to send.
+    """
+    proxies = settings.ISG_TRUSTED_PROXY_COUNT
+    forwarded = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [h for h in forwarded if h]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestIdMiddleware:
@@ -17,7 +38,7 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = uuid.uuid4().hex
         meta = RequestMeta(
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             request_id=request_id,
         )
@@ -28,3 +49,10 @@ class RequestIdMiddleware:
             current_request.reset(token)
         response["X-Request-Id"] = request_id
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A stored guidance pack that no longer validates: say so plainly, not a 500."""
+        if not isinstance(exception, PackError):
+            return None
+        logger.error("guidance pack refused: %s", exception)
+        return render(request, "decisions/pack_error.html", {"problem": str(exception)}, status=503)

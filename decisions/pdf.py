@@ -9,7 +9,8 @@ typed can never make the server read a local file or call the network
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -35,8 +36,14 @@ class StaticOnlyFetcher(URLFetcher):
         prefix = PDF_BASE_URL.rstrip("/") + settings.STATIC_URL
         if not url.startswith(prefix):
             raise RefusedFetch(f"PDF renderer refused to fetch {url[:80]!r}")
-        relative = url[len(prefix) :].split("?")[0].split("#")[0]
-        if ".." in Path(relative).parts:
+        # Decode first, so "%2e%2e" cannot smuggle a ".." past the check below.
+        relative = unquote(url[len(prefix) :].split("?")[0].split("#")[0])
+        if (
+            not relative
+            or relative.startswith("/")
+            or "\\" in relative
+            or ".." in PurePosixPath(relative).parts
+        ):
             raise RefusedFetch("PDF renderer refused a path outside the static files")
         found = finders.find(relative)
         if not found:
@@ -54,12 +61,27 @@ def render_pdf(template: str, context: dict, *, title: str) -> bytes:
     return document.write_pdf()
 
 
+# Steps whose answers run longer than this may break across pages; shorter ones are kept
+# whole. About a third of an A4 page of answer text.
+LONG_STEP_CHARS = 900
+
+
+def _printable_steps(snapshot: dict) -> list[dict]:
+    """The snapshot's steps, each marked `long` when keeping it on one page would waste one."""
+    return [
+        {**step, "long": sum(len(f["display"]) for f in step["fields"]) > LONG_STEP_CHARS}
+        for step in snapshot["steps"]
+    ]
+
+
 def render_record(decision: Decision, record: DecisionRecord) -> bytes:
     context = {
         "decision": decision,
         "record": record,
         "snapshot": record.snapshot,
+        "steps": _printable_steps(record.snapshot),
         "generated_at": timezone.now(),
         "static_base": PDF_BASE_URL.rstrip("/") + settings.STATIC_URL,
     }
-    return render_pdf("pdf/record.html", context, title=f"Decision record {decision.reference}")
+    title = f"Decision record {decision.display_reference}"
+    return render_pdf("pdf/record.html", context, title=title)

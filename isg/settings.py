@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "crispy_forms_gds",
     "csp",
     "pgtrigger",
+    "django_tasks",
+    "django_tasks_db",
     "decisions",
 ]
 
@@ -135,7 +137,7 @@ SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_HSTS_SECONDS = 0 if DEBUG else envint("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -165,6 +167,13 @@ EMAIL_BACKEND = os.environ.get(
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "isg@localhost")
+
+# Background jobs (long report exports): django-tasks with its database backend, so no extra
+# server is needed. `manage.py db_worker` runs them (`make run` starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# How many reverse proxies in front of the app append to X-Forwarded-For (for audit IPs).
+ISG_TRUSTED_PROXY_COUNT = envint("ISG_TRUSTED_PROXY_COUNT", 0)
 
 # Where guidance packs are loaded from.
 GUIDANCE_DIR = BASE_DIR / "fixtures" / "guidance"

@@ -2,6 +2,7 @@
 
 from decisions.models.audit import AuditChainHead, AuditEvent
 from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
+from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 
@@ -10,6 +11,9 @@ __all__ = [
     "AuditEvent",
     "Decision",
     "DecisionRecord",
+    "Export",
+    "ExportKind",
+    "ExportStatus",
     "GuidancePack",
     "Organisation",
     "OrganisationKind",
