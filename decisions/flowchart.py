@@ -145,7 +145,7 @@ def holds(condition: Mapping[str, Any] | None, values: Mapping[str, Any]) -> boo
         return any(holds(c, values) for c in condition["any"])
     if "not" in condition:
         return not holds(condition["not"], values)
-    value = values.get(condition["field"])
+    value = values.get(condition.get("field"))
     if "equals" in condition:
         return value == condition["equals"]
     if "in" in condition:
@@ -203,9 +203,32 @@ def walk(pack: Pack, answers: Answers) -> Walk:
 
 
 def dropped_steps(pack: Pack, answers: Answers) -> list[str]:
-    """Answered steps that the current answers no longer lead through."""
-    on_path = set(walk(pack, answers).path)
-    return [step_id for step_id in answers if step_id not in on_path]
+    """Answered steps that the current answers no longer lead through.
+
+    Steps still reachable from the next unanswered step are kept: whether they apply is only
+    known once that step is answered (changing "proactive" to "request" must not drop them all).
+    """
+    result = walk(pack, answers)
+    keep = set(result.path)
+    if result.next_step is not None:
+        keep |= reachable(pack, result.next_step)
+    return [step_id for step_id in answers if step_id not in keep]
+
+
+def reachable(pack: Pack, node: str) -> set[str]:
+    """`node` and every step or outcome that some answers could lead to from it."""
+    seen: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if current == END or current in seen:
+            continue
+        seen.add(current)
+        if current in pack.outcomes:
+            todo.append(pack.outcomes[current].next)
+        else:
+            todo.extend(rule.goto for rule in pack.steps[current].next)
+    return seen
 
 
 def node_after(pack: Pack, answers: Answers, step_id: str) -> str:

@@ -72,7 +72,8 @@ def load_pack(data: Any) -> Pack:
     for key in ("id", "version", "edition", "title", "start", "sources", "steps", "outcomes"):
         if key not in data:
             raise PackError(f"missing top-level key {key!r}")
-    if not isinstance(data["version"], int) or data["version"] < 1:
+    version = data["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise PackError("version must be a positive whole number")
     sources = _sources(data["sources"])
     steps = _steps(data["steps"], sources)
@@ -97,7 +98,7 @@ def load_pack(data: Any) -> Pack:
 
 
 def _text(obj: Mapping[str, Any], key: str, where: str) -> str:
-    value = obj.get(key)
+    value = obj.get(key) if isinstance(obj, Mapping) else None
     if not isinstance(value, str) or not value.strip():
         raise PackError(f"{where}: {key!r} must be non-empty text")
     return value
@@ -374,6 +375,8 @@ def _check_condition(
     values = condition[op] if op in ("in", "contains_any") else [condition[op]]
     if op in ("contains", "contains_any") and field.kind != "checkboxes":
         raise PackError(f"{where}: {op!r} only applies to checkboxes, not {name!r}")
+    if op in ("equals", "in") and field.kind == "checkboxes":
+        raise PackError(f"{where}: {op!r} never matches checkboxes {name!r}; use 'contains'")
     if field.choices:
         allowed = {c.value for c in field.choices}
         unknown = [v for v in values if v not in allowed]

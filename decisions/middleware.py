@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
-
-import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse

@@ -26,14 +26,19 @@ PDF_BASE_URL = "isg-static:///"
 
 
 class RefusedFetch(ValueError):
-    pass
+    """A URL the PDF renderer will not fetch."""
+
+
+def static_base() -> str:
+    """Where templates find static files: `isg-static:///static/`."""
+    return PDF_BASE_URL + settings.STATIC_URL.lstrip("/")
 
 
 class StaticOnlyFetcher(URLFetcher):
     """Serve `isg-static:///static/...` from the app's static files; refuse anything else."""
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
-        prefix = PDF_BASE_URL.rstrip("/") + settings.STATIC_URL
+        prefix = static_base()
         if not url.startswith(prefix):
             raise RefusedFetch(f"PDF renderer refused to fetch {url[:80]!r}")
         # Decode first, so "%2e%2e" cannot smuggle a ".." past the check below.
@@ -81,7 +86,7 @@ def render_record(decision: Decision, record: DecisionRecord) -> bytes:
         "snapshot": record.snapshot,
         "steps": _printable_steps(record.snapshot),
         "generated_at": timezone.now(),
-        "static_base": PDF_BASE_URL.rstrip("/") + settings.STATIC_URL,
+        "static_base": static_base(),
     }
     title = f"Decision record {decision.display_reference}"
     return render_pdf("pdf/record.html", context, title=title)

@@ -268,3 +268,19 @@ def test_the_record_keeps_the_questions_as_they_were_shown(practitioner):
     assert titles == [pack.steps[step_id].title for step_id, _ in ROUTES["share_with_consent"]]
     assert record.pack_digest == decision.pack.digest
     assert record.snapshot["pack"]["golden_rules"]
+
+
+def test_a_change_that_adds_a_question_asks_only_that_and_keeps_the_rest(
+    as_practitioner, practitioner
+):
+    decision = answered_decision(practitioner, "can_share")
+    response = as_practitioner.post(
+        step_url(decision, "context") + "?return=check", {"direction": "request"}
+    )
+    assert response["Location"] == step_url(decision, "request_details") + "?return=check"
+    details = {"requester_org": "Children's social care", "requester_role": "Social worker",
+               "requester_legal_basis": "ca1989_s47"}
+    response = as_practitioner.post(response["Location"], details)
+    assert response["Location"] == reverse("check_answers", args=[decision.public_id])
+    decision.refresh_from_db()
+    assert decision.answers["advice"] == ROUTES["can_share"][-2][1]

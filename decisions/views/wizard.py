@@ -97,9 +97,12 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
                 "removed: " + "; ".join(titles),
             )
         if request.GET.get("return") == "check":
+            # A change made from check your answers goes back there once the path is whole
+            # again, visiting only the questions the change brought in.
             walk = flowchart.walk(pack, decision.answers)
             if walk.complete:
                 return redirect("check_answers", decision.public_id)
+            return redirect(node_url(decision, walk.next_step) + "?return=check")
         return redirect(node_url(decision, flowchart.node_after(pack, decision.answers, step_id)))
     context = {
         "decision": decision,

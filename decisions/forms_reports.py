@@ -1,0 +1,175 @@
+"""The report filters: one form for the reports page, its exports and background exports.
+
+The page sends the filters by GET (they hold no personal data: dates, an organisation's slug
+and choice values); the export buttons post the same names back, and a background export
+stores them as JSON and validates them again here before it runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Field, Layout, Size
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from decisions.models import Organisation, Status, User
+from decisions.models.decisions import OutcomeKind
+from decisions.reports import ALL, ReportFilters, choice_options, reportable_organisations
+
+EARLIEST = date(2000, 1, 1)
+LONGEST = timedelta(days=366 * 10)
+REPORTED_STATUSES = [(s.value, s.label) for s in Status if s != Status.DRAFT]
+
+
+def three_months_before(day: date) -> date:
+    """The same day three calendar months earlier (the last day of a shorter month)."""
+    month = day.month - 3
+    year = day.year + (month < 1)
+    year = day.year - 1 if month < 1 else day.year
+    month = month + 12 if month < 1 else month
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class ReportDateField(DateInputField):
+    """A GOV.UK date input whose impossible dates get a plain message, not Python's."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label=label, require_all_fields=False, **kwargs)
+        self.error_messages["required"] = f"Enter the {label.lower()}"
+        self.label_text = label
+
+    def compress(self, data_list: Any) -> date | None:
+        try:
+            return super().compress(data_list)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"{self.label_text} must be a real date", code="invalid"
+            ) from exc
+
+
+def _select(label: str, choices: list[tuple[str, str]], any_label: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        choices=[("", any_label), *choices],
+        required=False,
+        error_messages={"invalid_choice": f"Select {label.lower()} from the list"},
+    )
+
+
+class ReportFilterForm(forms.Form):
+    date_from = ReportDateField("Start date", help_text="For example, 1 8 2026")
+    date_to = ReportDateField("End date", help_text="For example, 31 10 2026")
+    organisation = forms.ChoiceField(
+        label="Organisation",
+        error_messages={
+            "invalid_choice": "Select an organisation you can report on",
+            "required": "Select an organisation",
+        },
+    )
+    purpose = _select("Purpose", [], "Any purpose")
+    outcome = _select("Outcome", list(OutcomeKind.choices), "Any outcome")
+    lawful_reason = _select("Lawful reason to share without consent", [], "Any or none")
+    direction = _select("Direction", [], "Proactive or on request")
+    status = _select("Status", REPORTED_STATUSES, "Any status")
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.organisations = {o.slug: o for o in reportable_organisations(user)}
+        org_choices = [(slug, o.name) for slug, o in self.organisations.items()]
+        wide = user.partnership_wide or user.role == "admin"
+        if wide:
+            org_choices.insert(0, (ALL, "All organisations (aggregates only)"
+                                   if user.role != "admin" else "All organisations"))
+        self.fields["organisation"].choices = org_choices
+        for name, field_name in (
+            ("purpose", "purpose_categories"),
+            ("lawful_reason", "lawful_reason"),
+            ("direction", "direction"),
+        ):
+            self.fields[name].choices = [self.fields[name].choices[0], *choice_options(field_name)]
+        today = timezone.localdate()
+        self.initial.setdefault("date_to", today)
+        self.initial.setdefault("date_from", three_months_before(today))
+        own = user.organisation.slug if user.organisation_id else None
+        self.initial.setdefault("organisation", ALL if wide or own is None else own)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Field("date_from", context={"legend_size": Size.SMALL}),
+            Field("date_to", context={"legend_size": Size.SMALL}),
+            Field.select("organisation"),
+            Field.select("purpose"),
+            Field.select("outcome"),
+            Field.select("lawful_reason"),
+            Field.select("direction"),
+            Field.select("status"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        today = timezone.localdate()
+        if start and start < EARLIEST:
+            self.add_error("date_from", "Start date must be on or after 1 January 2000")
+        if end and end > today:
+            self.add_error("date_to", "End date must be today or in the past")
+        if start and end and "date_from" not in self.errors and "date_to" not in self.errors:
+            if start > end:
+                self.add_error("date_to", "End date must be the same as or after the start date")
+            elif end - start > LONGEST:
+                self.add_error("date_to", "A report can cover up to 10 years: "
+                               "choose a later start date or an earlier end date")
+        return cleaned
+
+    def filters(self) -> ReportFilters:
+        """The cleaned filters; call only after is_valid()."""
+        data = self.cleaned_data
+        slug = data["organisation"]
+        return ReportFilters(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            organisation=None if slug == ALL else self.organisations[slug],
+            purpose=data["purpose"],
+            outcome=data["outcome"],
+            lawful_reason=data["lawful_reason"],
+            direction=data["direction"],
+            status=data["status"],
+        )
+
+
+def form_for(user: User, data: Any | None) -> ReportFilterForm:
+    """The filter form, bound when any filter was sent (else the defaults apply)."""
+    names = {"organisation", "purpose", "outcome", "lawful_reason", "direction", "status"}
+    names |= {f"date_{end}_{i}" for end in ("from", "to") for i in range(3)}
+    if data is not None and any(name in data for name in names):
+        return ReportFilterForm(user, data)
+    return ReportFilterForm(user)
+
+
+def default_filters(form: ReportFilterForm) -> ReportFilters:
+    """The filters an unbound form stands for: its initial values."""
+    initial = form.initial
+    slug = initial["organisation"]
+    return ReportFilters(
+        date_from=initial["date_from"],
+        date_to=initial["date_to"],
+        organisation=None if slug == ALL else form.organisations[slug],
+    )
+
+
+def organisation_for(user: User, slug: str) -> Organisation | None:
+    """The organisation a slug names if this user may report on it (None for 'all')."""
+    if slug == ALL:
+        return None
+    return {o.slug: o for o in reportable_organisations(user)}.get(slug)
