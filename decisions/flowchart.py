@@ -45,6 +45,7 @@ class Field:
     required: bool = True
     max_length: int | None = None
     choices: tuple[Choice, ...] = ()
+    error: str = ""  # what to say when a required answer is missing
 
     def choice_label(self, value: str) -> str:
         for choice in self.choices:

@@ -38,12 +38,13 @@ def _hint(field: flowchart.Field) -> str:
 
 def _form_field(field: flowchart.Field, label: str) -> forms.Field:
     common: dict[str, Any] = {"label": label, "help_text": _hint(field), "required": field.required}
+    missing = field.error
     if field.kind in ("radio", "yesno"):
         return forms.ChoiceField(
             choices=_choices(field),
             widget=forms.RadioSelect,
             error_messages={
-                "required": f"Select an answer: {label}",
+                "required": missing or f"Select an answer: {label}",
                 "invalid_choice": f"Select one of the options: {label}",
             },
             **common,
@@ -53,14 +54,14 @@ def _form_field(field: flowchart.Field, label: str) -> forms.Field:
             choices=_choices(field),
             widget=forms.CheckboxSelectMultiple,
             error_messages={
-                "required": f"Select at least one option: {label}",
+                "required": missing or f"Select at least one option: {label}",
                 "invalid_choice": f"Select only from the options: {label}",  # noqa: S608
             },
             **common,
         )
     if field.kind == "date":
         date_field = DateInputField(require_all_fields=False, **common)
-        date_field.error_messages["required"] = f"Enter a date: {label}"
+        date_field.error_messages["required"] = missing or f"Enter a date: {label}"
         date_field.error_messages["invalid"] = f"Enter a real date: {label}"
         return date_field
     widget = forms.Textarea(attrs={"rows": 5}) if field.kind == "textarea" else forms.TextInput
@@ -69,7 +70,7 @@ def _form_field(field: flowchart.Field, label: str) -> forms.Field:
         widget=widget,
         strip=True,
         error_messages={
-            "required": f"Enter an answer: {label}",
+            "required": missing or f"Enter an answer: {label}",
             "max_length": f"{label} must be {field.max_length} characters or fewer",
         },
         **common,

@@ -170,6 +170,7 @@ def _field(raw: Any, where: str) -> Field:
         required=bool(raw.get("required", True)),
         max_length=max_length if kind in DEFAULT_MAX_LENGTH else None,
         choices=choices,
+        error=str(raw.get("error", "")),
     )
 
 
