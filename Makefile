@@ -27,6 +27,10 @@ PYTEST_ARGS ?=
 # WeasyPrint's system libraries (Debian/Ubuntu package names). libharfbuzz-subset0
 # makes font subsetting, and so PDF generation, 2-3x faster.
 WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download is
+# not used. fonts-liberation renders the app's Arial. ISG_CHROMIUM points at another build.
+CHROMIUM_DEBS := chromium fonts-liberation
+ISG_CHROMIUM ?= /usr/bin/chromium
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -35,7 +39,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # wins. pytest ignores this: pytest-env in pyproject.toml sets its own settings.
 run test e2e bench: export DEBUG ?= true
 
-.PHONY: help venv install sysdeps run test e2e bench lint clean distclean
+.PHONY: help venv install sysdeps chromium run test e2e bench lint clean distclean
 
 help: ## List the targets
 	@echo "ISG make targets:"
@@ -92,6 +96,24 @@ sysdeps: ## Check WeasyPrint's system libraries; install them (apt-get) if missi
 	$$sudo apt-get install -y --no-install-recommends $$missing \
 	  || { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing; }
 
+chromium: ## Check Debian's Chromium for the browser tests; install it (apt-get) if missing
+	@if [ -x "$(ISG_CHROMIUM)" ]; then echo "chromium: $(ISG_CHROMIUM) present"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "chromium: the browser tests need Chromium at $(ISG_CHROMIUM) (or set ISG_CHROMIUM)." >&2; \
+	  exit 1; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else \
+	  echo "chromium: the browser tests need Debian's Chromium. Run this, then try again:" >&2; \
+	  echo "    sudo apt-get install -y $(CHROMIUM_DEBS)" >&2; \
+	  exit 1; \
+	fi; \
+	echo "chromium: installing $(CHROMIUM_DEBS)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y $(CHROMIUM_DEBS) \
+	  || { $$sudo apt-get update && $$sudo apt-get install -y $(CHROMIUM_DEBS); }
+
 # ------------------------------------------------------------------ run ----
 
 # `run` serves with Django's development server. Demo users are for local use only.
@@ -99,20 +121,21 @@ run: sysdeps install ## Migrate, load guidance, seed demo users, serve on HOST:P
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_guidance
 	$(MANAGE) seed_demo
-	@# ---- Background worker goes here. Start it in the same shell line as runserver
-	@# ---- so that it stops with it, i.e. replace the runserver line below with:
-	@#   $(MANAGE) WORKER_COMMAND & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM;
-	@#   $(MANAGE) runserver $(HOST):$(PORT)          (both on one line, joined by a backslash)
+	@# The background worker (long report exports, django-tasks' database backend) runs
+	@# beside the server and stops with it. --no-reload: one process, so the trap stops it
+	@# all; restart `make run` after changing task code (decisions/exports.py).
+	$(MANAGE) db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 # ----------------------------------------------------------------- test ----
 
-test: sysdeps install ## makemigrations --check, ruff check, pytest (PYTEST_ARGS=...)
+test: sysdeps chromium install ## makemigrations --check, ruff check, pytest (PYTEST_ARGS=...)
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-e2e: sysdeps install ## Browser tests only: pytest -m e2e (PYTEST_ARGS=...)
+e2e: sysdeps chromium install ## Browser tests only: pytest -m e2e (PYTEST_ARGS=...)
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
 bench: sysdeps install ## Benchmarks: bench/run.py

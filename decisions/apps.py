@@ -5,3 +5,6 @@ class DecisionsConfig(AppConfig):
     name = "decisions"
     verbose_name = "Information-sharing decisions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from decisions import signals  # noqa: F401 - connects the audit receivers

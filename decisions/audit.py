@@ -1,27 +1,57 @@
-"""The append-only, hash-chained audit log: the one place where events are written.
+"""The append-only, hash-chained audit log: the one place where events are written and verified.
 
 Every service calls `record_event` inside its own transaction, so a change that rolls back
 leaves no event and a committed change always has one. Appends are serialised by updating
-the single chain-head row first: the row lock (PostgreSQL) or the write lock (SQLite) makes
-concurrent writers queue, so sequence numbers have no gaps and the chain cannot fork.
+the single chain-head row first (decisions.models.AuditChainHead): the row lock (PostgreSQL)
+or the write lock (SQLite) is held until the writer's transaction ends, so concurrent writers
+queue, sequence numbers have no gaps and the chain cannot fork. (Locking the latest event
+row instead would not serialise anything: two writers can both lock it and both append.)
+
+Each event stores the SHA-256 of its canonical serialisation, which includes the previous
+event's hash, and its time is never earlier than the previous event's. `verify_chain` walks
+the whole log in order, in constant memory, and names the first event that is missing,
+altered or out of place.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC
+import ipaddress
 import json
+import time
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions.models import AuditChainHead, AuditEvent, User
+from decisions.models import AuditChainHead, AuditEvent, AuditVerification, Organisation, User
 
 GENESIS_HASH = "0" * 64
+
+# The columns that are hashed, in the order `verify_chain` reads them.
+HASHED_FIELDS = (
+    "sequence",
+    "created_at",
+    "actor_id",
+    "actor_email",
+    "organisation_id",
+    "role",
+    "action",
+    "object_kind",
+    "object_id",
+    "reference",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "details",
+    "previous_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -32,33 +62,100 @@ class RequestMeta:
 
 
 # Set by decisions.middleware.RequestIdMiddleware for the length of each request.
-current_request: ContextVar[RequestMeta] = ContextVar("current_request", default=RequestMeta())
+# RequestMeta is frozen, so sharing one default instance is safe.
+current_request: ContextVar[RequestMeta] = ContextVar(
+    "current_request",
+    default=RequestMeta(),  # noqa: B039
+)
+
+
+def _body(values: Mapping[str, Any]) -> bytes:
+    body = dict(values)
+    created_at: datetime = body["created_at"]
+    # Microseconds: the precision both PostgreSQL and SQLite store, so the text round-trips.
+    body["created_at"] = created_at.astimezone(UTC).isoformat(timespec="microseconds")
+    body["actor"] = body.pop("actor_id")
+    body["organisation"] = body.pop("organisation_id")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def canonical(event: AuditEvent) -> bytes:
     """The exact bytes hashed for an event; must round-trip through the database unchanged."""
-    body = {
-        "sequence": event.sequence,
-        "created_at": event.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": event.actor_id,
-        "actor_email": event.actor_email,
-        "organisation": event.organisation_id,
-        "role": event.role,
-        "action": event.action,
-        "object_kind": event.object_kind,
-        "object_id": event.object_id,
-        "reference": event.reference,
-        "ip_address": event.ip_address,
-        "user_agent": event.user_agent,
-        "request_id": event.request_id,
-        "details": event.details,
-        "previous_hash": event.previous_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _body({name: getattr(event, name) for name in HASHED_FIELDS})
 
 
 def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical(event)).hexdigest()
+
+
+def _text(value: str, limit: int | None = None) -> str:
+    # PostgreSQL refuses NUL characters in text; a header or parameter could carry one.
+    value = value.replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_text(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
+def _clean_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Details as the database will give them back: plain JSON types, no NUL characters."""
+    if not details:
+        return {}
+    return _without_nul(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
+
+
+def _clean_ip(value: str | None) -> str | None:
+    """An address in the form the database returns it, or None if it is not one.
+
+    IPv4-mapped IPv6 addresses are stored as IPv4. Other addresses inside ::/96 are dropped:
+    PostgreSQL prints some of them with an embedded IPv4 part that Python does not, so their
+    hash would not verify.
+    """
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if int(address) < 2**32 and int(address) > 1:
+            return None
+    return str(address)
+
+
+def _object_identity(obj: Any) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    identity = getattr(obj, "public_id", None) or getattr(obj, "pk", None) or ""
+    return type(obj).__name__.lower(), str(identity)
+
+
+def _advance_head() -> AuditChainHead:
+    """Take the chain-head lock and the next sequence number; held until the caller commits."""
+    # UPDATE before reading: the row lock is taken first, so a concurrent writer waits here and
+    # then (READ COMMITTED) re-reads the head its predecessor committed.
+    if not AuditChainHead.objects.filter(id=1).update(sequence=F("sequence") + 1):
+        # No head row (a flushed test database): continue from the newest event, if any.
+        latest = AuditEvent.objects.order_by("-sequence").first()
+        AuditChainHead.objects.get_or_create(
+            id=1,
+            defaults={
+                "sequence": latest.sequence if latest else 0,
+                "hash": latest.hash if latest else GENESIS_HASH,
+                "created_at": latest.created_at if latest else None,
+            },
+        )
+        AuditChainHead.objects.filter(id=1).update(sequence=F("sequence") + 1)
+    return AuditChainHead.objects.get(id=1)
 
 
 def record_event(
@@ -67,35 +164,164 @@ def record_event(
     actor: User | None,
     obj: Any = None,
     reference: str = "",
-    details: dict[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
     actor_email: str = "",
+    organisation: Organisation | None = None,
+    object_kind: str | None = None,
+    object_id: str | None = None,
 ) -> AuditEvent:
-    """Append one event. Call inside the transaction of the change it describes."""
+    """Append one event. Call inside the transaction of the change it describes.
+
+    `organisation` is for events without a signed-in actor (a failed sign-in for a known
+    account); `object_kind`/`object_id` name an object that could not be loaded (a refusal).
+    """
     meta = current_request.get()
+    authenticated = actor is not None and actor.is_authenticated
+    kind, identity = _object_identity(obj)
     with transaction.atomic():
-        AuditChainHead.objects.get_or_create(id=1)
-        # Updating first takes the lock before anything is read, so writers queue here.
-        AuditChainHead.objects.filter(id=1).update(sequence=F("sequence") + 1)
-        head = AuditChainHead.objects.select_for_update().get(id=1)
-        authenticated = actor is not None and actor.is_authenticated
+        head = _advance_head()
+        # Never before the previous event (a clock stepped back): time order is sequence order,
+        # which lets the audit pages turn a date range into a sequence range.
+        now = max(timezone.now(), head.created_at) if head.created_at else timezone.now()
         event = AuditEvent(
             sequence=head.sequence,
-            created_at=timezone.now(),
+            created_at=now,
             actor=actor if authenticated else None,
-            actor_email=actor.email if authenticated else actor_email,
-            organisation_id=actor.organisation_id if authenticated else None,
+            actor_email=_text(actor.email if authenticated else actor_email, 254),
+            organisation_id=actor.organisation_id
+            if authenticated
+            else getattr(organisation, "pk", None),
             role=actor.role if authenticated else "",
             action=action,
-            object_kind=type(obj).__name__.lower() if obj is not None else "",
-            object_id=str(getattr(obj, "public_id", getattr(obj, "pk", "")) or ""),
-            reference=reference or getattr(obj, "reference", ""),
-            ip_address=meta.ip_address,
-            user_agent=meta.user_agent[:300],
-            request_id=meta.request_id,
-            details=details or {},
+            object_kind=_text(object_kind if object_kind is not None else kind, 40),
+            object_id=_text(object_id if object_id is not None else identity, 64),
+            reference=_text(reference or getattr(obj, "reference", ""), 20),
+            ip_address=_clean_ip(meta.ip_address),
+            user_agent=_text(meta.user_agent, 300),
+            request_id=_text(meta.request_id, 64),
+            details=_clean_details(details),
             previous_hash=head.hash,
         )
         event.hash = event_hash(event)
         event.save()
-        AuditChainHead.objects.filter(id=1).update(hash=event.hash)
+        AuditChainHead.objects.filter(id=1).update(hash=event.hash, created_at=now)
     return event
+
+
+def record_refusal(
+    *,
+    user: User | None,
+    reason: str,
+    object_kind: str = "",
+    object_id: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Log a refused request in a transaction of its own: the request fails, the event stays.
+
+    Nothing about the object is recorded beyond the id the requester sent, so a refusal never
+    tells anyone that a record of another organisation exists.
+    """
+    with transaction.atomic():
+        return record_event(
+            "access.refused",
+            actor=user,
+            object_kind=object_kind,
+            object_id=object_id,
+            details={"reason": reason, **(details or {})},
+        )
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The outcome of walking the chain: intact, or the first broken event and why."""
+
+    ok: bool
+    checked: int
+    last_sequence: int
+    last_hash: str
+    broken_sequence: int | None = None
+    problem: str = ""
+
+
+def _walk(rows: Iterable[tuple[Any, ...]], head: AuditChainHead | None) -> ChainCheck:
+    expected, previous, checked = 1, GENESIS_HASH, 0
+    previous_time: datetime | None = None
+    for row in rows:
+        values = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
+        stored_hash = row[-1]
+        sequence = values["sequence"]
+        problem = ""
+        if sequence != expected:
+            problem = f"gap: event #{expected} is missing (the next event is #{sequence})"
+            sequence = expected
+        elif values["previous_hash"] != previous:
+            problem = (
+                f"wrong predecessor: its previous hash does not match the hash of event "
+                f"#{sequence - 1}"
+            )
+        elif hashlib.sha256(_body(values)).hexdigest() != stored_hash:
+            problem = "hash mismatch: its contents are not what was written"
+        elif previous_time is not None and values["created_at"] < previous_time:
+            problem = f"out of order: its time is earlier than event #{sequence - 1}'s"
+        if problem:
+            return ChainCheck(False, checked, expected - 1, previous, sequence, problem)
+        previous, expected, checked = stored_hash, expected + 1, checked + 1
+        previous_time = values["created_at"]
+    last = expected - 1
+    if head is None and checked:
+        return ChainCheck(False, checked, last, previous, last, "the chain-head row is missing")
+    if head is not None and head.sequence > last:
+        problem = f"events #{last + 1} to #{head.sequence} are missing: the log was cut short"
+        return ChainCheck(False, checked, last, previous, last + 1, problem)
+    if head is not None and head.hash != previous:
+        problem = f"the chain head does not match event #{last}: the newest events were changed"
+        return ChainCheck(False, checked, last, previous, last, problem)
+    return ChainCheck(True, checked, last, previous)
+
+
+def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
+    """Walk every event up to the chain head, in sequence order, in constant memory."""
+    with transaction.atomic():
+        # Events appended while the walk runs come after the head read here and are left for
+        # the next check. Inside a transaction, PostgreSQL streams through a server-side cursor.
+        head = AuditChainHead.objects.filter(id=1).first()
+        events = AuditEvent.objects.order_by("sequence")
+        if head is not None:
+            events = events.filter(sequence__lte=head.sequence)
+        rows = events.values_list(*HASHED_FIELDS, "hash").iterator(chunk_size=chunk_size)
+        return _walk(rows, head)
+
+
+def audit_verify(*, user: User | None) -> AuditVerification:
+    """Verify the chain and keep the result (shown to leads) with its own audit event."""
+    started_at = timezone.now()
+    clock = time.perf_counter()
+    check = verify_chain()
+    duration_ms = round((time.perf_counter() - clock) * 1000)
+    with transaction.atomic():
+        result = AuditVerification.objects.create(
+            started_at=started_at,
+            duration_ms=duration_ms,
+            ok=check.ok,
+            checked=check.checked,
+            last_sequence=check.last_sequence,
+            last_hash=check.last_hash,
+            broken_sequence=check.broken_sequence,
+            problem=check.problem[:300],
+            by=user if user is not None and user.is_authenticated else None,
+        )
+        record_event(
+            "audit.verified",
+            actor=user,
+            actor_email="system",
+            obj=result,
+            details={
+                "ok": check.ok,
+                "checked": check.checked,
+                "last_sequence": check.last_sequence,
+                "broken_sequence": check.broken_sequence,
+                "problem": check.problem,
+                "duration_ms": duration_ms,
+            },
+        )
+    return result

@@ -15,11 +15,22 @@ from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Button, Field, Layout, Size
 from django import forms
+from django.core.exceptions import ValidationError
 
 from decisions import flowchart
 
 # Dates further than this from today are almost certainly typing mistakes.
 DATE_WINDOW = timedelta(days=366 * 10)
+
+
+class RealDateField(DateInputField):
+    """A GOV.UK date input that refuses impossible dates (31 February, a 20-digit day) plainly."""
+
+    def compress(self, data_list: Any) -> date | None:
+        try:
+            return super().compress(data_list)
+        except (ValidationError, OverflowError, ValueError) as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
 def _choices(field: flowchart.Field) -> list[Choice]:
@@ -60,7 +71,7 @@ def _form_field(field: flowchart.Field, label: str) -> forms.Field:
             **common,
         )
     if field.kind == "date":
-        date_field = DateInputField(require_all_fields=False, **common)
+        date_field = RealDateField(require_all_fields=False, **common)
         date_field.error_messages["required"] = missing or f"Enter a date: {label}"
         date_field.error_messages["invalid"] = f"Enter a real date: {label}"
         return date_field
@@ -91,6 +102,7 @@ class StepForm(forms.Form):
             layout.append(self._layout_field(field, single))
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page template writes the token
         self.helper.layout = Layout(*layout)  # the page adds help, then the button
 
     @staticmethod
@@ -104,7 +116,9 @@ class StepForm(forms.Form):
         if field.kind == "checkboxes":
             return Field.checkboxes(field.name, legend_size=size, legend_tag=tag)
         if field.kind == "date":
-            return Field(field.name, context={"legend_size": size, "legend_tag": tag})
+            return Field(
+                field.name, context={"legend_size": Size.for_legend(size), "legend_tag": tag}
+            )
         if field.kind == "textarea":
             return Field.textarea(
                 field.name, label_size=size, label_tag=tag, max_characters=field.max_length
@@ -158,6 +172,7 @@ class AmendmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page template writes the token
         self.helper.layout = Layout(
             Field.textarea("reason", label_size=Size.LARGE, label_tag="h1", max_characters=2000),
             Button("submit", "Start the amendment"),

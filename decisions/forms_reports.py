@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
-from crispy_forms_gds.layout import Field, Layout, Size
+from crispy_forms_gds.layout import Div, Field, Layout, Size
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from decisions.models import Organisation, Status, User
+from decisions.forms import RealDateField
+from decisions.models import Role, Status, User
 from decisions.models.decisions import OutcomeKind
 from decisions.reports import ALL, ReportFilters, choice_options, reportable_organisations
 
@@ -29,7 +28,6 @@ REPORTED_STATUSES = [(s.value, s.label) for s in Status if s != Status.DRAFT]
 def three_months_before(day: date) -> date:
     """The same day three calendar months earlier (the last day of a shorter month)."""
     month = day.month - 3
-    year = day.year + (month < 1)
     year = day.year - 1 if month < 1 else day.year
     month = month + 12 if month < 1 else month
     for candidate in (day.day, 30, 29, 28):
@@ -40,21 +38,13 @@ def three_months_before(day: date) -> date:
     raise AssertionError("unreachable")
 
 
-class ReportDateField(DateInputField):
+class ReportDateField(RealDateField):
     """A GOV.UK date input whose impossible dates get a plain message, not Python's."""
 
     def __init__(self, label: str, **kwargs: Any) -> None:
         super().__init__(label=label, require_all_fields=False, **kwargs)
         self.error_messages["required"] = f"Enter the {label.lower()}"
-        self.label_text = label
-
-    def compress(self, data_list: Any) -> date | None:
-        try:
-            return super().compress(data_list)
-        except ValidationError as exc:
-            raise ValidationError(
-                f"{self.label_text} must be a real date", code="invalid"
-            ) from exc
+        self.error_messages["invalid"] = f"{label} must be a real date"
 
 
 def _select(label: str, choices: list[tuple[str, str]], any_label: str) -> forms.ChoiceField:
@@ -62,8 +52,20 @@ def _select(label: str, choices: list[tuple[str, str]], any_label: str) -> forms
         label=label,
         choices=[("", any_label), *choices],
         required=False,
-        error_messages={"invalid_choice": f"Select {label.lower()} from the list"},
+        error_messages={"invalid_choice": f"Choose {label.lower()} from the list"},
     )
+
+
+def _row(*cells: tuple[str, str]) -> Div:
+    """Fields side by side in GOV.UK grid columns."""
+    columns = []
+    for name, width in cells:
+        if name.startswith("date_"):
+            field = Field(name, context={"legend_size": Size.for_legend(Size.SMALL)})
+        else:
+            field = Field.select(name)
+        columns.append(Div(field, css_class=f"govuk-grid-column-{width}"))
+    return Div(*columns, css_class="govuk-grid-row")
 
 
 class ReportFilterForm(forms.Form):
@@ -87,10 +89,10 @@ class ReportFilterForm(forms.Form):
         self.user = user
         self.organisations = {o.slug: o for o in reportable_organisations(user)}
         org_choices = [(slug, o.name) for slug, o in self.organisations.items()]
-        wide = user.partnership_wide or user.role == "admin"
-        if wide:
-            org_choices.insert(0, (ALL, "All organisations (aggregates only)"
-                                   if user.role != "admin" else "All organisations"))
+        if user.role == Role.ADMIN:
+            org_choices.insert(0, (ALL, "All organisations"))
+        elif user.partnership_wide:
+            org_choices.insert(0, (ALL, "All organisations (aggregates only)"))
         self.fields["organisation"].choices = org_choices
         for name, field_name in (
             ("purpose", "purpose_categories"),
@@ -98,22 +100,17 @@ class ReportFilterForm(forms.Form):
             ("direction", "direction"),
         ):
             self.fields[name].choices = [self.fields[name].choices[0], *choice_options(field_name)]
-        today = timezone.localdate()
-        self.initial.setdefault("date_to", today)
-        self.initial.setdefault("date_from", three_months_before(today))
-        own = user.organisation.slug if user.organisation_id else None
-        self.initial.setdefault("organisation", ALL if wide or own is None else own)
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True  # a GET form: a token would end up in the URL
         self.helper.layout = Layout(
-            Field("date_from", context={"legend_size": Size.SMALL}),
-            Field("date_to", context={"legend_size": Size.SMALL}),
-            Field.select("organisation"),
-            Field.select("purpose"),
-            Field.select("outcome"),
-            Field.select("lawful_reason"),
-            Field.select("direction"),
-            Field.select("status"),
+            _row(("date_from", "one-half"), ("date_to", "one-half")),
+            _row(
+                ("organisation", "one-third"), ("direction", "one-third"), ("status", "one-third")
+            ),
+            _row(
+                ("outcome", "one-third"), ("purpose", "one-third"), ("lawful_reason", "one-third")
+            ),
         )
 
     def clean(self) -> dict[str, Any]:
@@ -128,8 +125,11 @@ class ReportFilterForm(forms.Form):
             if start > end:
                 self.add_error("date_to", "End date must be the same as or after the start date")
             elif end - start > LONGEST:
-                self.add_error("date_to", "A report can cover up to 10 years: "
-                               "choose a later start date or an earlier end date")
+                self.add_error(
+                    "date_to",
+                    "A report can cover up to 10 years: "
+                    "choose a later start date or an earlier end date",
+                )
         return cleaned
 
     def filters(self) -> ReportFilters:
@@ -148,28 +148,25 @@ class ReportFilterForm(forms.Form):
         )
 
 
-def form_for(user: User, data: Any | None) -> ReportFilterForm:
-    """The filter form, bound when any filter was sent (else the defaults apply)."""
-    names = {"organisation", "purpose", "outcome", "lawful_reason", "direction", "status"}
-    names |= {f"date_{end}_{i}" for end in ("from", "to") for i in range(3)}
-    if data is not None and any(name in data for name in names):
-        return ReportFilterForm(user, data)
-    return ReportFilterForm(user)
+FILTER_NAMES = {"organisation", *ReportFilters.CHOICES} | {
+    f"date_{end}_{i}" for end in ("from", "to") for i in range(3)
+}
 
 
-def default_filters(form: ReportFilterForm) -> ReportFilters:
-    """The filters an unbound form stands for: its initial values."""
-    initial = form.initial
-    slug = initial["organisation"]
+def default_filters(user: User) -> ReportFilters:
+    """Last three months, the user's own organisation (or all, for partnership and admin)."""
+    today = timezone.localdate()
+    wide = user.partnership_wide or user.role == Role.ADMIN or not user.organisation_id
     return ReportFilters(
-        date_from=initial["date_from"],
-        date_to=initial["date_to"],
-        organisation=None if slug == ALL else form.organisations[slug],
+        date_from=three_months_before(today),
+        date_to=today,
+        organisation=None if wide else user.organisation,
     )
 
 
-def organisation_for(user: User, slug: str) -> Organisation | None:
-    """The organisation a slug names if this user may report on it (None for 'all')."""
-    if slug == ALL:
-        return None
-    return {o.slug: o for o in reportable_organisations(user)}.get(slug)
+def form_for(user: User, data: Any | None) -> ReportFilterForm:
+    """The filter form, bound to the filters sent, with defaults for any not sent."""
+    merged = default_filters(user).form_data()
+    if data is not None:
+        merged.update({name: data.get(name) for name in FILTER_NAMES if name in data})
+    return ReportFilterForm(user, merged)

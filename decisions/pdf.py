@@ -19,7 +19,7 @@ from django.utils import timezone
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from decisions.models import Decision, DecisionRecord
+from decisions.models import Decision, DecisionRecord, Status
 
 # A base URL that belongs to no real host: relative links in templates resolve under it.
 PDF_BASE_URL = "isg-static:///"
@@ -87,6 +87,9 @@ def render_record(decision: Decision, record: DecisionRecord) -> bytes:
         "steps": _printable_steps(record.snapshot),
         "generated_at": timezone.now(),
         "static_base": static_base(),
+        "Status": Status,
+        # Sign-off of every round (decisions.signoff), oldest first, for the approval block.
+        "approvals": list(decision.approvals.select_related("by", "record").order_by("at")),
     }
     title = f"Decision record {decision.display_reference}"
     return render_pdf("pdf/record.html", context, title=title)

@@ -10,32 +10,37 @@ so a report over 100,000 decisions reads a few hundred rows, not the decisions. 
 sign-off times come back to Python, because SQLite has no percentile function.
 
 When a report covers organisations other than the manager's own (partnership managers),
-figures are aggregates only: counts from 1 to 4 are shown as "fewer than 5", and where one
-number in a set that adds up to a shown total is hidden, the next smallest is hidden too, so
-it cannot be worked out by subtraction.
+figures are aggregates only, with small numbers hidden (decisions.suppression).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KT
-from django.db.models.functions import Lower, Trim, TruncMonth
+from django.db.models.functions import Cast, Lower, Trim, TruncMonth
 from django.utils import timezone
 
 from decisions.models import Decision, GuidancePack, Organisation, Role, Status, User
-from decisions.models.approvals import Approval, ApprovalAction
+from decisions.models.approvals import Approval, ReviewAction
 from decisions.models.decisions import OutcomeKind
+from decisions.suppression import (
+    FEWER_THAN,
+    NOT_SHOWN,
+    SMALL_NUMBER,
+    Figure,
+    figures,
+    is_small,
+    single,
+)
 
 ALL = "all"
-SMALL_NUMBER = 5
-FEWER_THAN = "fewer than 5"
 TOP_RECIPIENTS = 10
 
 # Where each reported answer lives in Decision.answers ({step: {field: value}}). Field names
@@ -56,9 +61,13 @@ ANSWER_STEPS = {
 MULTI_VALUED = ("purpose_categories", "lawful_reason")
 
 
-def answer(name: str) -> KT:
-    """An answer as text in SQL; a list (checkboxes) comes back as its JSON text."""
-    return KT(f"answers__{ANSWER_STEPS[name]}__{name}")
+def answer(name: str) -> Cast:
+    """An answer as text in SQL; a list (checkboxes) comes back as its JSON text.
+
+    The cast makes comparisons plain text ones: on SQLite, Django compares a bare key
+    transform with JSON_EXTRACT(value), which fails on values that are not JSON.
+    """
+    return Cast(KT(f"answers__{ANSWER_STEPS[name]}__{name}"), output_field=TextField())
 
 
 def _contains(name: str, value: str) -> Q:
@@ -78,15 +87,24 @@ def _current_pack() -> GuidancePack | None:
     return GuidancePack.objects.filter(is_current=True).order_by("-loaded_at").first()
 
 
+# The pack words these as the practitioner's answer ("I want to share information on my
+# own initiative"); a report needs a column heading's worth.
+SHORT_LABELS = {
+    "direction": {"proactive": "Proactive", "request": "Response to a request"},
+}
+
+
 def choice_options(name: str) -> list[tuple[str, str]]:
     """(value, label) of an answer's choices, as worded in the current guidance pack."""
     stored = _current_pack()
     if stored is None:
         return []
     try:
-        return [(c.value, c.label) for c in stored.pack.field(name).choices]
+        choices = stored.pack.field(name).choices
     except KeyError:
         return []
+    short = SHORT_LABELS.get(name, {})
+    return [(c.value, short.get(c.value, c.label)) for c in choices]
 
 
 class Labels:
@@ -132,14 +150,7 @@ class ReportFilters:
         return data
 
     def form_data(self) -> dict[str, str]:
-        """As the filter form receives it (a date is three inputs: day, month, year)."""
-        data = self.to_json()
-        for name in ("date_from", "date_to"):
-            day: date = getattr(self, name)
-            data.pop(name)
-            data.update({f"{name}_0": str(day.day), f"{name}_1": str(day.month),
-                         f"{name}_2": str(day.year)})
-        return data
+        return form_data(self.to_json())
 
     def start(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.date_from, time.min))
@@ -153,18 +164,31 @@ class ReportFilters:
         labels = Labels()
         rows = [
             ("Period", f"{self.date_from:%-d %B %Y} to {self.date_to:%-d %B %Y}"),
-            ("Organisation", self.organisation.name if self.organisation
-             else "All organisations"),
+            ("Organisation", self.organisation.name if self.organisation else "All organisations"),
         ]
-        names = {"purpose": ("Purpose", "purpose_categories"),
-                 "outcome": ("Outcome", "outcome"),
-                 "lawful_reason": ("Lawful reason", "lawful_reason"),
-                 "direction": ("Direction", "direction"),
-                 "status": ("Status", "status")}
+        names = {
+            "purpose": ("Purpose", "purpose_categories"),
+            "outcome": ("Outcome", "outcome"),
+            "lawful_reason": ("Lawful reason", "lawful_reason"),
+            "direction": ("Direction", "direction"),
+            "status": ("Status", "status"),
+        }
         for attr, (title, field_name) in names.items():
             value = getattr(self, attr)
             rows.append((title, labels(field_name, value) if value else "Any"))
         return rows
+
+
+def form_data(stored: dict[str, str]) -> dict[str, str]:
+    """Stored filters (ReportFilters.to_json) as the filter form receives them: a date is
+    three inputs, day, month and year."""
+    data = {k: v for k, v in stored.items() if k not in ("date_from", "date_to")}
+    for name in ("date_from", "date_to"):
+        day = date.fromisoformat(stored[name])
+        data.update(
+            {f"{name}_0": str(day.day), f"{name}_1": str(day.month), f"{name}_2": str(day.year)}
+        )
+    return data
 
 
 def reportable_organisations(user: User) -> QuerySet[Organisation]:
@@ -178,8 +202,8 @@ def reportable_organisations(user: User) -> QuerySet[Organisation]:
 
 def is_aggregate_only(user: User, filters: ReportFilters) -> bool:
     """Aggregates only (no references, names, small counts) beyond the user's organisation."""
-    if user.role == Role.ADMIN:
-        return False
+    if user.role == Role.ADMIN or not user.partnership_wide:
+        return False  # admins see everything; a manager's reports never leave their own
     return filters.organisation is None or filters.organisation.pk != user.organisation_id
 
 
@@ -213,30 +237,26 @@ def counted_decisions(user: User, filters: ReportFilters) -> QuerySet[Decision]:
 
 
 def approved_at() -> Subquery:
-    """When a decision was approved (its latest approval), for annotating decisions."""
+    """When a decision was approved, for annotating decisions (sign-off: decisions.signoff)."""
     approvals = Approval.objects.filter(
-        decision=OuterRef("pk"), action=ApprovalAction.APPROVED
-    ).order_by("-created_at")
-    return Subquery(approvals.values("created_at")[:1])
+        decision=OuterRef("pk"), action=ReviewAction.APPROVED
+    ).order_by("-at")
+    return Subquery(approvals.values("at")[:1])
 
 
 def was_returned() -> Exists:
-    return Exists(
-        Approval.objects.filter(decision=OuterRef("pk"), action=ApprovalAction.RETURNED)
-    )
+    return Exists(Approval.objects.filter(decision=OuterRef("pk"), action=ReviewAction.RETURNED))
 
 
 def turnaround_times(decisions: QuerySet[Decision]) -> list[timedelta]:
-    """Time from the submission that was approved to its approval, per approved decision.
+    """From the submission of the round that was approved to its approval, per decision.
 
-    A returned decision's clock restarts when it is resubmitted: time spent on changes is
-    the practitioner's, not sign-off's (returns are counted separately).
+    A returned decision's clock restarts when it is resubmitted as a new round: time spent
+    making changes is the practitioner's, not sign-off's (returns are counted separately).
     """
-    rows = (
-        Approval.objects.filter(decision__in=decisions.values("pk"),
-                                action=ApprovalAction.APPROVED)
-        .values_list("submitted_at", "created_at")
-    )
+    rows = Approval.objects.filter(
+        decision__in=decisions.values("pk"), action=ReviewAction.APPROVED
+    ).values_list("record__submitted_at", "at")
     return sorted(approved - submitted for submitted, approved in rows)
 
 
@@ -245,63 +265,17 @@ def percentile(values: Sequence[timedelta], share: float) -> timedelta:
     return values[max(math.ceil(share * len(values)), 1) - 1]
 
 
-# ---------------------------------------------------------- suppression ----
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One number on the report, with how it is shown (perhaps 'fewer than 5')."""
-
-    label: str
-    count: int
-    hidden: bool = False
-    key: str = ""
-
-    @property
-    def shown(self) -> str:
-        return FEWER_THAN if self.hidden else f"{self.count:,}"
-
-    @property
-    def plotted(self) -> float | None:
-        """What a chart draws: nothing for a hidden count."""
-        return None if self.hidden else float(self.count)
-
-
-def hidden_counts(counts: Sequence[int], *, aggregate_only: bool, adds_up: bool) -> list[bool]:
-    """Which counts to hide: 1 to 4, plus a second one where a lone hidden count could be
-    worked out from a shown total (`adds_up`: the counts partition a total on the page)."""
-    if not aggregate_only:
-        return [False] * len(counts)
-    hidden = [0 < n < SMALL_NUMBER for n in counts]
-    if adds_up and sum(hidden) == 1:
-        others = [(n, i) for i, n in enumerate(counts) if not hidden[i] and n > 0]
-        if others:
-            hidden[min(others)[1]] = True
-    return hidden
-
-
-def figures(rows: Iterable[tuple[str, str, int]], *, aggregate_only: bool,
-            adds_up: bool) -> list[Figure]:
-    rows = list(rows)
-    hidden = hidden_counts([n for _, _, n in rows], aggregate_only=aggregate_only,
-                           adds_up=adds_up)
-    return [Figure(label=label, count=n, hidden=h, key=key)
-            for (key, label, n), h in zip(rows, hidden, strict=True)]
-
-
-def single(label: str, count: int, *, aggregate_only: bool) -> Figure:
-    return Figure(label=label, count=count,
-                  hidden=aggregate_only and 0 < count < SMALL_NUMBER)
-
-
 # --------------------------------------------------------------- report ----
 
 
 @dataclass(frozen=True)
 class Rate:
+    """A month's share of one outcome. In aggregate-only reports it is hidden when its count
+    is small ("fewer than 5") or the month's total is hidden ("not shown")."""
+
     count: int
     total: int
-    hidden: bool
+    hidden: str = ""
 
     @property
     def percent(self) -> float | None:
@@ -311,8 +285,10 @@ class Rate:
 
     @property
     def shown(self) -> str:
-        if self.hidden:
+        if self.hidden == "small":
             return FEWER_THAN
+        if self.hidden:
+            return NOT_SHOWN
         if not self.total:
             return "–"
         return f"{self.percent:.1f}%"
@@ -378,8 +354,9 @@ def _month_of(value: date | datetime) -> date:
     return value.replace(day=1)
 
 
-def _monthly(decisions: QuerySet[Decision], filters: ReportFilters,
-             aggregate_only: bool) -> list[Month]:
+def _monthly(
+    decisions: QuerySet[Decision], filters: ReportFilters, aggregate_only: bool
+) -> list[Month]:
     rows = (
         decisions.annotate(month=TruncMonth("submitted_at"))
         .values("month", "outcome")
@@ -392,13 +369,17 @@ def _monthly(decisions: QuerySet[Decision], filters: ReportFilters,
     months = months_between(filters.date_from, filters.date_to)
     totals = figures(
         ((m.isoformat(), f"{m:%b %Y}", sum(counts.get(m, {}).values())) for m in months),
-        aggregate_only=aggregate_only, adds_up=True,
+        aggregate_only=aggregate_only,
+        adds_up=True,
     )
 
     def rate(month: date, total: Figure, outcome: str) -> Rate:
         n = counts.get(month, {}).get(outcome, 0)
-        hidden = aggregate_only and (total.hidden or 0 < n < SMALL_NUMBER
-                                     or 0 < total.count < SMALL_NUMBER)
+        hidden = ""
+        if aggregate_only and total.hidden:
+            hidden = "secondary"
+        elif aggregate_only and is_small(n):
+            hidden = "small"
         return Rate(count=n, total=total.count, hidden=hidden)
 
     return [
@@ -413,8 +394,9 @@ def _monthly(decisions: QuerySet[Decision], filters: ReportFilters,
     ]
 
 
-def _single_choice(decisions: QuerySet[Decision], name: str, options: list[tuple[str, str]],
-                   aggregate_only: bool) -> list[Figure]:
+def _single_choice(
+    decisions: QuerySet[Decision], name: str, options: list[tuple[str, str]], aggregate_only: bool
+) -> list[Figure]:
     found = dict(
         decisions.annotate(value=answer(name))
         .exclude(value__isnull=True)
@@ -428,13 +410,16 @@ def _single_choice(decisions: QuerySet[Decision], name: str, options: list[tuple
     return figures(rows, aggregate_only=aggregate_only, adds_up=True)
 
 
-def _multi_choice(decisions: QuerySet[Decision], name: str, options: list[tuple[str, str]],
-                  aggregate_only: bool) -> list[Figure]:
+def _multi_choice(
+    decisions: QuerySet[Decision], name: str, options: list[tuple[str, str]], aggregate_only: bool
+) -> list[Figure]:
     if not options:
         return []
     counts = with_multi_answers(decisions).aggregate(
-        **{f"n{i}": Count("id", filter=_contains(name, value))
-           for i, (value, _) in enumerate(options)}
+        **{
+            f"n{i}": Count("id", filter=_contains(name, value))
+            for i, (value, _) in enumerate(options)
+        }
     )
     rows = [(value, label, counts[f"n{i}"]) for i, (value, label) in enumerate(options)]
     # One decision can have several, so these do not add up to a total.
@@ -449,7 +434,7 @@ def _recipients(decisions: QuerySet[Decision], aggregate_only: bool) -> list[Fig
         .annotate(key=Lower(Trim("recipient")))
         .exclude(key="")
         .values("key")
-        .annotate(n=Count("id"), label=Max(Trim("recipient")))
+        .annotate(n=Count("id"), label=Min(Trim("recipient")))
         .order_by("-n", "key")
         .values_list("key", "label", "n")
     )
@@ -462,8 +447,9 @@ def _recipients(decisions: QuerySet[Decision], aggregate_only: bool) -> list[Fig
     top, rest = rows[:TOP_RECIPIENTS], rows[TOP_RECIPIENTS:] + small
     result = [Figure(label=label, count=n, key=key) for key, label, n in top]
     if rest:
-        label = "All other recipients" + (" (each fewer than 5)" if small and not rows[
-            TOP_RECIPIENTS:] else "")
+        label = "All other recipients" + (
+            " (each fewer than 5)" if small and not rows[TOP_RECIPIENTS:] else ""
+        )
         result.append(single(label, sum(n for _, _, n in rest), aggregate_only=aggregate_only))
     return result
 
@@ -479,12 +465,14 @@ def _turnaround(decisions: QuerySet[Decision], aggregate_only: bool) -> Turnarou
 def build_report(user: User, filters: ReportFilters) -> Report:
     aggregate_only = is_aggregate_only(user, filters)
     decisions = counted_decisions(user, filters)
-    outcome_counts = dict(decisions.values("outcome").annotate(n=Count("id"))
-                          .values_list("outcome", "n"))
+    outcome_counts = dict(
+        decisions.values("outcome").annotate(n=Count("id")).values_list("outcome", "n")
+    )
     total = sum(outcome_counts.values())
     by_outcome = figures(
         ((kind.value, kind.label, outcome_counts.get(kind.value, 0)) for kind in OutcomeKind),
-        aggregate_only=aggregate_only, adds_up=True,
+        aggregate_only=aggregate_only,
+        adds_up=True,
     )
     requests = decisions.alias(_direction=answer("direction")).filter(_direction="request")
     counts = decisions.aggregate(
@@ -497,12 +485,15 @@ def build_report(user: User, filters: ReportFilters) -> Report:
         total=single("Decisions", total, aggregate_only=aggregate_only),
         by_outcome=by_outcome,
         months=_monthly(decisions, filters, aggregate_only),
-        lawful_reasons=_multi_choice(decisions, "lawful_reason",
-                                     choice_options("lawful_reason"), aggregate_only),
-        gdpr_bases=_single_choice(decisions, "gdpr_article6", choice_options("gdpr_article6"),
-                                  aggregate_only),
-        purposes=_multi_choice(decisions, "purpose_categories",
-                               choice_options("purpose_categories"), aggregate_only),
+        lawful_reasons=_multi_choice(
+            decisions, "lawful_reason", choice_options("lawful_reason"), aggregate_only
+        ),
+        gdpr_bases=_single_choice(
+            decisions, "gdpr_article6", choice_options("gdpr_article6"), aggregate_only
+        ),
+        purposes=_multi_choice(
+            decisions, "purpose_categories", choice_options("purpose_categories"), aggregate_only
+        ),
         recipients=_recipients(decisions, aggregate_only),
         requests=single("Requests received", requests.count(), aggregate_only=aggregate_only),
         requests_refused=single(

@@ -7,6 +7,7 @@ import uuid
 from django.db.models import QuerySet
 from django.http import Http404
 
+from decisions.audit import record_refusal
 from decisions.models import Decision, Role, User
 
 
@@ -32,6 +33,10 @@ def decision_for(user: User, public_id: uuid.UUID | str) -> Decision:
     try:
         return visible_decisions(user).get(public_id=public_id)
     except (Decision.DoesNotExist, ValueError) as exc:
+        # Logged (and committed) although the request fails; the event holds only the id sent.
+        record_refusal(
+            user=user, reason="not_found", object_kind="decision", object_id=str(public_id)[:64]
+        )
         raise Http404("No such decision") from exc
 
 
@@ -39,6 +44,12 @@ def own_editable_decision(user: User, public_id: uuid.UUID | str) -> Decision:
     """A decision the user may work on in the wizard: their own (404 for anyone else's)."""
     decision = decision_for(user, public_id)
     if decision.created_by_id != user.pk:
+        record_refusal(
+            user=user,
+            reason="not_own_decision",
+            object_kind="decision",
+            object_id=str(decision.public_id),
+        )
         raise Http404("No such decision")
     return decision
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions import flowchart
+from decisions import flowchart, notifications
 from decisions.audit import record_event
 from decisions.models import (
     Decision,
@@ -164,10 +164,17 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
     decision.submitted_at = now
     _refresh_summary(decision, pack)
     decision.save()
+    if decision.amends_id:
+        # Row locks before the audit append: the chain-head lock is always the last one taken.
+        Decision.objects.select_for_update().get(pk=decision.amends_id)
     details = {"round": record.round, "outcome": record.outcome, "status": decision.status}
     record_event("decision.submitted", actor=user, obj=decision, details=details)
     if decision.amends_id and decision.status == Status.SUBMITTED:
         _supersede(decision, user)
+    if decision.status == Status.AWAITING_APPROVAL:
+        # After commit, and robust: a mail outage must not undo or fail the submission.
+        decision_id = decision.pk
+        transaction.on_commit(lambda: notifications.approval_requested(decision_id), robust=True)
     return record
 
 

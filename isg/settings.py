@@ -35,6 +35,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+# A form posted without its CSRF token gets a clear page, and the refusal is an audit event.
+CSRF_FAILURE_VIEW = "decisions.views.access.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -167,6 +169,8 @@ EMAIL_BACKEND = os.environ.get(
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "isg@localhost")
+# Where emails link to (decisions.notifications), e.g. https://isg.example.org
+ISG_BASE_URL = os.environ.get("ISG_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "")
 
 # Background jobs (long report exports): django-tasks with its database backend, so no extra
 # server is needed. `manage.py db_worker` runs them (`make run` starts one).

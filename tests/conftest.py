@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
-from decisions.models import Role
+from decisions.models import AuditEvent, Role
 from decisions.packs import pack_load_files
 from tests.factories import OrganisationFactory, UserFactory
 
@@ -16,6 +17,25 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - extends
     """Load the real guidance packs once; each test's transaction rolls back over them."""
     with django_db_blocker.unblock():
         pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
+        allow_flush_of_audit_table()
+
+
+def allow_flush_of_audit_table() -> None:
+    """Let the test database's flush through the audit table's TRUNCATE trigger (PostgreSQL).
+
+    Transactional tests (transaction=True, live_server) end with Django's flush, a TRUNCATE
+    of every table, which the audit log refuses. This database alone ignores that one trigger
+    by default; tests/test_audit.py switches it back on to prove the refusal.
+    """
+    if connection.vendor != "postgresql":
+        return
+    trigger = next(t for t in AuditEvent._meta.triggers if t.name == "no_truncate")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
+            f"SET pgtrigger.ignore = '{{{trigger.get_pgid(AuditEvent)}}}'"
+        )
+    connection.close()  # the setting applies to new connections
 
 
 @pytest.fixture

@@ -33,8 +33,9 @@ def test_the_newest_edition_is_current():
 
 def test_a_pack_with_a_dead_end_is_refused_by_name(tmp_path):
     data = json.loads(PACK_2024.read_text())
-    data["steps"][0]["next"] = [{"when": {"field": "direction", "equals": "request"},
-                                 "goto": "request_details"}]
+    data["steps"][0]["next"] = [
+        {"when": {"field": "direction", "equals": "request"}, "goto": "request_details"}
+    ]
     bad = tmp_path / "broken.json"
     bad.write_text(json.dumps(data))
     with pytest.raises(CommandError, match=r"broken\.json.*dead-end"):

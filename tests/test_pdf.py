@@ -48,6 +48,12 @@ def download(user, decision: Decision):
     return client_for(user).get(pdf_url(decision))
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Each user the fixtures make would otherwise cost a full PBKDF2 hash (about 0.2 s).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def submitted(practitioner) -> Decision:
     return answered_decision(practitioner, "can_share", submit=True)
@@ -238,6 +244,13 @@ def test_returned_decision_is_marked_returned(practitioner):
     Decision.objects.filter(pk=decision.pk).update(status=Status.RETURNED)
     decision.refresh_from_db()
     assert "RETURNED" in text_of(download(practitioner, decision))
+
+
+def test_version_replaced_by_an_amendment_is_marked_superseded(practitioner, submitted):
+    amendment = services.decision_amend(decision=submitted, user=practitioner, reason="Typo.")
+    services.decision_submit(decision=amendment, user=practitioner)
+    submitted.refresh_from_db()
+    assert "SUPERSEDED" in text_of(download(practitioner, submitted))
 
 
 def test_decision_that_took_effect_carries_no_approval_marking(practitioner, submitted):

@@ -278,9 +278,33 @@ def test_a_change_that_adds_a_question_asks_only_that_and_keeps_the_rest(
         step_url(decision, "context") + "?return=check", {"direction": "request"}
     )
     assert response["Location"] == step_url(decision, "request_details") + "?return=check"
-    details = {"requester_org": "Children's social care", "requester_role": "Social worker",
-               "requester_legal_basis": "ca1989_s47"}
+    details = {
+        "requester_org": "Children's social care",
+        "requester_role": "Social worker",
+        "requester_legal_basis": "ca1989_s47",
+    }
     response = as_practitioner.post(response["Location"], details)
     assert response["Location"] == reverse("check_answers", args=[decision.public_id])
     decision.refresh_from_db()
     assert decision.answers["advice"] == ROUTES["can_share"][-2][1]
+
+
+def test_a_day_too_long_to_be_a_number_is_refused_not_a_crash(as_practitioner, practitioner):
+    decision = answered_decision(practitioner, "can_share")
+    data = {"share_date_0": "9" * 20, "share_date_1": "2", "share_date_2": "2026"}
+    response = as_practitioner.post(step_url(decision, "share_date"), data)
+    assert response.status_code == 400
+    assert b"There is a problem" in response.content
+
+
+def test_a_date_question_uses_the_gov_uk_legend_size(as_practitioner, practitioner):
+    decision = answered_decision(practitioner, "can_share")
+    page = as_practitioner.get(step_url(decision, "share_date")).content.decode()
+    assert "govuk-fieldset__legend--l" in page
+
+
+def test_the_amendment_page_has_one_csrf_token(practitioner, as_practitioner):
+    original = answered_decision(practitioner, "can_share", submit=True)
+    page = as_practitioner.get(reverse("amend", args=[original.public_id])).content.decode()
+    main = page[page.index("<main") : page.index("</main>")]
+    assert main.count('name="csrfmiddlewaretoken"') == 1

@@ -1,5 +1,6 @@
 """ISG's models: organisations and users, guidance packs, decisions and their records, audit."""
 
+from decisions.models.approvals import Approval, AuditVerification, ReviewAction
 from decisions.models.audit import AuditChainHead, AuditEvent
 from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
 from decisions.models.exports import Export, ExportKind, ExportStatus
@@ -7,8 +8,10 @@ from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 
 __all__ = [
+    "Approval",
     "AuditChainHead",
     "AuditEvent",
+    "AuditVerification",
     "Decision",
     "DecisionRecord",
     "Export",
@@ -18,6 +21,7 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "ReferenceCounter",
+    "ReviewAction",
     "Role",
     "Status",
     "User",

@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
 from decisions.models.decisions import AppendOnly
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk update and delete refused too (AppendOnly only guards save() and delete())."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError(f"{self.model.__name__} rows are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError(f"{self.model.__name__} rows cannot be deleted")
+
+
 class AuditEvent(AppendOnly):
     """One thing that happened. Append-only; hash-chained by decisions.audit."""
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     sequence = models.PositiveBigIntegerField(unique=True)
-    created_at = models.DateTimeField(db_index=True)
+    # Never earlier than the event before (decisions.audit), so time order is sequence order.
+    created_at = models.DateTimeField()
+    # The composite indexes in Meta lead with these columns, so the FKs need none of their own.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     actor_email = models.CharField(max_length=254, blank=True)
     organisation = models.ForeignKey(
-        "decisions.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "decisions.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     role = models.CharField(max_length=20, blank=True)
-    action = models.CharField(max_length=80, db_index=True)  # dotted: "decision.submitted"
+    action = models.CharField(max_length=80)  # dotted: "decision.submitted"
     object_kind = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
-    reference = models.CharField(max_length=20, blank=True, db_index=True)
+    reference = models.CharField(max_length=20, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -34,6 +61,33 @@ class AuditEvent(AppendOnly):
 
     class Meta:
         ordering = ["-sequence"]
+        # The audit pages read newest first with a keyset cursor (sequence < n), filtered by
+        # organisation, person (by the email recorded, which failed sign-ins also carry),
+        # action, record reference or record id: one index per filter.
+        indexes = [
+            models.Index(fields=["organisation", "-sequence"], name="audit_org_seq"),
+            models.Index(
+                fields=["organisation", "action", "-sequence"], name="audit_org_action_seq"
+            ),
+            models.Index(fields=["actor_email", "-sequence"], name="audit_person_seq"),
+            models.Index(fields=["action", "-sequence"], name="audit_action_seq"),
+            models.Index(fields=["reference", "-sequence"], name="audit_reference_seq"),
+            models.Index(fields=["object_id", "-sequence"], name="audit_object_seq"),
+            # Date filters become a sequence range: the first and last event of the range.
+            models.Index(fields=["created_at", "sequence"], name="audit_time_seq"),
+        ]
+        # On PostgreSQL the database itself refuses to change or remove events, whatever the
+        # client (decisions.models.decisions.AppendOnly only guards the ORM).
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate % table', TG_TABLE_NAME;",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action}"
@@ -45,6 +99,7 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    created_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"chain head at #{self.sequence}"

@@ -33,7 +33,10 @@ class Export(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports"
     )
     organisation = models.ForeignKey(
-        "decisions.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+        "decisions.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     kind = models.CharField(max_length=10, choices=ExportKind.choices)

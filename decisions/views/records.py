@@ -23,6 +23,8 @@ def home(request: HttpRequest) -> HttpResponse:
     role = request.user.role
     if role in DECIDERS:
         return redirect("my_decisions")
+    if role == Role.MANAGER:
+        return redirect("reports")
     return render(request, "decisions/home.html")
 
 

@@ -1,5 +1,140 @@
-"""Manager pages: decision reports, charts and exports."""
+"""Manager pages: decision reports with charts, and their exports (CSV, PDF, record zips).
 
-from django.urls import URLPattern
+Views are thin: decisions.reports counts, decisions.charts draws, decisions.exports writes
+(with its audit events). Filters travel in the query string (dates, an organisation's slug,
+choice values: no personal data); exports are POSTs because they are recorded.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path
+from django.views.decorators.http import require_GET, require_POST
+
+from decisions import charts, exports
+from decisions.forms_reports import ReportFilterForm, form_for
+from decisions.models import Export, ExportKind, ExportStatus, Role
+from decisions.reports import build_report, describe_duration, is_aggregate_only
+from decisions.views.access import role_required
+
+REPORTERS = (Role.MANAGER, Role.ADMIN)
+
+
+class ExportForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=ExportKind.choices,
+        error_messages={
+            "required": "Choose what to export",
+            "invalid_choice": "Choose what to export",
+        },
+    )
+
+
+def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> HttpResponse:
+    """The reports page: the filters, and the figures when the filters are valid."""
+    context: dict = {"form": form, "exports": exports.visible_exports(request.user)[:5]}
+    if form.is_valid() and status == 200:
+        filters = form.filters()
+        report = build_report(request.user, filters)
+        context.update(
+            report=report,
+            charts=charts.report_charts(report),
+            described=filters.described(),
+            export_fields=sorted(filters.form_data().items()),
+            turnaround_median=describe_duration(report.turnaround.median),
+            turnaround_p90=describe_duration(report.turnaround.p90),
+            records_allowed=not is_aggregate_only(request.user, filters),
+        )
+    return render(request, "reports/index.html", context, status=status)
+
+
+@role_required(*REPORTERS)
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    form = form_for(request.user, request.GET)
+    return _page(request, form, status=200 if form.is_valid() else 400)
+
+
+@role_required(*REPORTERS)
+@require_POST
+def export(request: HttpRequest) -> HttpResponse:
+    form = form_for(request.user, request.POST)
+    choice = ExportForm(request.POST)
+    if not form.is_valid() or not choice.is_valid():
+        for error in choice.errors.get("kind", []):
+            form.add_error(None, error)
+        return _page(request, form, status=400)
+    try:
+        result = exports.export_start(
+            user=request.user, filters=form.filters(), kind=choice.cleaned_data["kind"]
+        )
+    except exports.ExportRefused as exc:
+        form.add_error(None, str(exc))
+        return _page(request, form, status=400)
+    if isinstance(result, Export):
+        messages.info(
+            request,
+            "This export is large, so it is being prepared in the "
+            "background. It will be ready to download on this page.",
+        )
+        return redirect("report_export", result.public_id)
+    response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required(*REPORTERS)
+@require_GET
+def export_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "reports/exports.html", {"exports": exports.visible_exports(request.user)[:50]}
+    )
+
+
+@role_required(*REPORTERS)
+@require_GET
+def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
+    export = get_object_or_404(exports.visible_exports(request.user), public_id=public_id)
+    return render(
+        request,
+        "reports/export.html",
+        {
+            "export": export,
+            "pending": export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING),
+            "filename": exports.stored_download_name(export),
+        },
+    )
+
+
+@role_required(*REPORTERS)
+@require_GET
+def export_download(request: HttpRequest, public_id: str) -> HttpResponse:
+    export = get_object_or_404(exports.visible_exports(request.user), public_id=public_id)
+    path_ = exports.export_path(export) if export.is_ready else None
+    if path_ is None or not path_.is_file():
+        messages.warning(request, "This export is not ready to download.")
+        return redirect("report_export", export.public_id)
+    exports.export_downloaded(export=export, user=request.user)
+    response = FileResponse(
+        path_.open("rb"),
+        as_attachment=True,
+        filename=exports.stored_download_name(export),
+        content_type=exports.CONTENT_TYPES[ExportKind(export.kind)],
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+urlpatterns: list[URLPattern] = [
+    path("reports/", index, name="reports"),
+    path("reports/export/", export, name="report_export_start"),
+    path("reports/exports/", export_list, name="report_exports"),
+    path("reports/exports/<uuid:public_id>/", export_status, name="report_export"),
+    path(
+        "reports/exports/<uuid:public_id>/download/", export_download, name="report_export_download"
+    ),
+]

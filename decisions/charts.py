@@ -1,0 +1,172 @@
+"""Report charts drawn by matplotlib as SVG, for the reports page and the PDF report.
+
+Each chart is a new matplotlib.figure.Figure on the SVG canvas, never pyplot, so requests in
+different threads share no global figure state. Charts carry no case data, only counts and
+rates, and each one sits beside a table of the same numbers for screen-reader users.
+
+The page shows a chart as <img src="data:image/svg+xml;base64,..."> because matplotlib's SVG
+uses style attributes, which the page's Content-Security-Policy forbids inline but allows
+inside an image. The PDF embeds the same data URI (WeasyPrint draws the SVG as vectors).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+from decisions.reports import Month, Report
+from decisions.suppression import Figure as Count
+
+# Set once at import; identical for every chart. Text stays text (smaller, selectable) and
+# ids are stable, so the same figures always give the same SVG.
+matplotlib.rcParams["svg.fonttype"] = "none"
+matplotlib.rcParams["svg.hashsalt"] = "isg-report"
+matplotlib.rcParams["font.family"] = "sans-serif"
+matplotlib.rcParams["font.sans-serif"] = ["Liberation Sans", "Arial", "DejaVu Sans"]
+
+# GOV.UK palette colours, chosen to be told apart with common colour-vision deficiencies.
+BLUE, ORANGE, GREEN, RED, GREY = "#1d70b8", "#f47738", "#00703c", "#d4351c", "#505a5f"
+TEXT = "#0b0c0c"
+LABEL_WIDTH = 30  # characters per line of a bar label
+
+
+DATA_URI_PREFIX = "data:image/svg+xml;base64,"
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    description: str  # the <img> alt text: what the chart shows; the table has the numbers
+    svg: str
+
+    @property
+    def data_uri(self) -> str:
+        encoded = base64.b64encode(self.svg.encode()).decode("ascii")
+        return DATA_URI_PREFIX + encoded
+
+
+def _figure(width: float, height: float) -> tuple[Figure, object]:
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.tick_params(colors=TEXT, labelsize=9)
+    return figure, axes
+
+
+def _svg(figure: Figure) -> str:
+    FigureCanvasSVG(figure)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def _value(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
+def bar_chart(title: str, rows: Sequence[Count], *, colour: str = BLUE) -> Chart:
+    """Horizontal bars, one per category; hidden ('fewer than 5') counts are not drawn."""
+    # Wrapped, so long category names leave the bars room.
+    labels = [textwrap.fill(row.label, LABEL_WIDTH) for row in rows]
+    lines = sum(label.count("\n") + 1 for label in labels)
+    values = [_value(row.plotted) for row in rows]
+    figure, axes = _figure(6.4, 0.25 * max(lines, 4) + 0.2 * len(rows) + 0.9)
+    positions = range(len(rows))
+    axes.barh(positions, [0 if math.isnan(v) else v for v in values], color=colour)
+    axes.set_yticks(list(positions), labels=labels)
+    axes.invert_yaxis()
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.set_xlabel("Decisions", color=TEXT, fontsize=9)
+    for position, value in zip(positions, values, strict=True):
+        text = "fewer than 5" if math.isnan(value) else f"{value:,.0f}"
+        axes.annotate(
+            text,
+            (0 if math.isnan(value) else value, position),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            color=TEXT,
+        )
+    description = f"Bar chart: {title.lower()}. The numbers are in the table next to it."
+    return Chart(title=title, description=description, svg=_svg(figure))
+
+
+def monthly_chart(months: Sequence[Month]) -> Chart:
+    """Decisions per month, as columns."""
+    labels = [m.label for m in months]
+    values = [_value(m.total.plotted) for m in months]
+    figure, axes = _figure(6.4, 3.0)
+    axes.bar(range(len(months)), [0 if math.isnan(v) else v for v in values], color=BLUE)
+    axes.set_xticks(
+        range(len(months)),
+        labels=labels,
+        rotation=45 if len(months) > 6 else 0,
+        ha="right" if len(months) > 6 else "center",
+    )
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.set_ylabel("Decisions", color=TEXT, fontsize=9)
+    title = "Decisions by month"
+    description = (
+        "Column chart: decisions made each month. The numbers are in the table next to it."
+    )
+    return Chart(title=title, description=description, svg=_svg(figure))
+
+
+def rate_chart(months: Sequence[Month]) -> Chart:
+    """Shared with consent, without consent and not shared, as a percentage of each month."""
+    labels = [m.label for m in months]
+    figure, axes = _figure(6.4, 3.2)
+    series = (
+        ("Shared with consent", [m.with_consent.percent for m in months], GREEN, "o"),
+        ("Shared without consent", [m.without_consent.percent for m in months], ORANGE, "s"),
+        ("Not shared", [m.do_not_share.percent for m in months], RED, "^"),
+    )
+    positions = list(range(len(months)))
+    for name, values, colour, marker in series:
+        axes.plot(
+            positions,
+            [_value(v) for v in values],
+            label=name,
+            color=colour,
+            marker=marker,
+            linewidth=2,
+        )
+    axes.set_xticks(
+        positions,
+        labels=labels,
+        rotation=45 if len(months) > 6 else 0,
+        ha="right" if len(months) > 6 else "center",
+    )
+    axes.set_ylim(0, 100)
+    axes.set_ylabel("% of the month's decisions", color=TEXT, fontsize=9)
+    axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    title = "Consent rate over time"
+    description = (
+        "Line chart: the percentage of each month's decisions shared with consent, "
+        "shared without consent, and not shared. The numbers are in the table next "
+        "to it."
+    )
+    return Chart(title=title, description=description, svg=_svg(figure))
+
+
+def report_charts(report: Report) -> dict[str, Chart]:
+    """Every chart of a report, by the name the templates use."""
+    return {
+        "months": monthly_chart(report.months),
+        "rates": rate_chart(report.months),
+        "outcomes": bar_chart("Decisions by outcome", report.by_outcome),
+        "lawful_reasons": bar_chart(
+            "Lawful reasons to share without consent", report.lawful_reasons, colour=ORANGE
+        ),
+        "gdpr_bases": bar_chart("UK GDPR Article 6 basis", report.gdpr_bases, colour=GREY),
+        "purposes": bar_chart("Purposes", report.purposes, colour=GREEN),
+    }

@@ -1,0 +1,251 @@
+"""Sign-off: a lead approves or returns a decision; a decider reconsiders one with new information.
+
+Decisions to share without consent, and refusals of a request, do not take effect until a
+second person of the same organisation approves them (bathnes FAQ: "must also be approved by
+an appropriate supervisor or manager"); the engine marks them `needs_approval` and
+`services.decision_submit` leaves them awaiting approval. Each service here is one
+transaction with its audit event. A refused attempt raises DecisionRefused with a message for
+the user, and the attempt is logged by an event of its own (its own transaction, because the
+refused one rolls back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from decisions import flowchart, notifications
+from decisions.audit import record_event
+from decisions.models import Approval, Decision, ReviewAction, Role, Status, User
+from decisions.models.decisions import EDITABLE
+from decisions.services import (
+    DecisionRefused,
+    _next_reference,
+    _refresh_summary,
+    _supersede,
+    current_pack,
+)
+
+MAX_COMMENTS = 2000
+# Decisions that have taken effect, and so can be reconsidered with new information.
+RECONSIDERABLE = (Status.SUBMITTED, Status.APPROVED)
+
+
+def _log_refusal(verb: str, decision: Decision, user: User, exc: DecisionRefused) -> None:
+    with transaction.atomic():
+        record_event(
+            f"decision.{verb}_refused", actor=user, obj=decision, details={"reason": str(exc)}
+        )
+
+
+def _check_reviewer(decision: Decision, user: User) -> None:
+    if not user.has_role(Role.LEAD):
+        raise DecisionRefused("Only a safeguarding lead can approve or return a decision.")
+    if user.organisation_id != decision.organisation_id:
+        raise DecisionRefused(
+            "Only a safeguarding lead of the organisation that made this decision can approve "
+            "or return it."
+        )
+    record = decision.latest_record()
+    if decision.created_by_id == user.pk or (record and record.submitted_by_id == user.pk):
+        raise DecisionRefused(
+            "You cannot approve or return your own decision. Another safeguarding lead of your "
+            "organisation must review it."
+        )
+    if decision.status != Status.AWAITING_APPROVAL or record is None:
+        raise DecisionRefused(
+            f"This decision is not awaiting approval (its status is "
+            f"'{decision.get_status_display()}'), so nothing was changed."
+        )
+
+
+def _clean_comments(comments: str, *, required: bool) -> str:
+    comments = comments.strip()
+    if required and not comments:
+        raise DecisionRefused("Enter comments that tell the decider what to change.")
+    if len(comments) > MAX_COMMENTS:
+        raise DecisionRefused(f"Comments must be {MAX_COMMENTS} characters or fewer.")
+    return comments
+
+
+@transaction.atomic
+def _review(*, decision: Decision, user: User, action: ReviewAction, comments: str) -> Approval:
+    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    _check_reviewer(decision, user)
+    comments = _clean_comments(comments, required=action == ReviewAction.RETURNED)
+    record = decision.latest_record()
+    takes_effect = action == ReviewAction.APPROVED
+    if takes_effect and decision.amends_id:
+        # Row locks before the audit append: the chain-head lock is always the last one taken.
+        Decision.objects.select_for_update().get(pk=decision.amends_id)
+    approval = Approval.objects.create(
+        decision=decision,
+        record=record,
+        action=action,
+        by=user,
+        at=timezone.now(),
+        comments=comments,
+    )
+    decision.status = Status.APPROVED if takes_effect else Status.RETURNED
+    decision.save(update_fields=["status", "updated_at"])
+    record_event(
+        f"decision.{action.value}",
+        actor=user,
+        obj=decision,
+        details={
+            "round": record.round,
+            "approval": approval.pk,
+            # The comments stay on the Approval row; their digest binds them into the chain.
+            "comments_sha256": hashlib.sha256(comments.encode()).hexdigest(),
+        },
+    )
+    if takes_effect and decision.amends_id:
+        _supersede(decision, user)
+    if not takes_effect:
+        decision_id = decision.pk
+        transaction.on_commit(lambda: notifications.decision_returned(decision_id), robust=True)
+    return approval
+
+
+def decision_approve(*, decision: Decision, user: User, comments: str = "") -> Approval:
+    """A lead of the decider's organisation approves the round awaiting approval."""
+    try:
+        return _review(
+            decision=decision, user=user, action=ReviewAction.APPROVED, comments=comments
+        )
+    except DecisionRefused as exc:
+        _log_refusal("approve", decision, user, exc)
+        raise
+
+
+def decision_return(*, decision: Decision, user: User, comments: str) -> Approval:
+    """A lead sends the decision back to its decider with comments; it becomes editable."""
+    try:
+        return _review(
+            decision=decision, user=user, action=ReviewAction.RETURNED, comments=comments
+        )
+    except DecisionRefused as exc:
+        _log_refusal("return", decision, user, exc)
+        raise
+
+
+def _value_fits(field: flowchart.Field, value: Any) -> bool:
+    if value in (None, "", []):
+        return not field.required or field.kind == "date"
+    if not field.choices:
+        return True
+    allowed = {choice.value for choice in field.choices}
+    if isinstance(value, list):
+        return set(value) <= allowed
+    return value in allowed
+
+
+def carried_answers(pack: flowchart.Pack, answers: Mapping[str, Mapping[str, Any]]) -> dict:
+    """The earlier answers that still fit the pack's questions, as a starting point.
+
+    A step is carried only if the pack still asks it with the same fields and every value is
+    still one of its choices; steps no longer on the path are then dropped.
+    """
+    carried: dict[str, dict[str, Any]] = {}
+    for step_id, values in answers.items():
+        step = pack.steps.get(step_id)
+        if step is None or set(values) != {f.name for f in step.fields}:
+            continue
+        if all(_value_fits(f, values[f.name]) for f in step.fields):
+            carried[step_id] = dict(values)
+    for gone in flowchart.dropped_steps(pack, carried):
+        carried.pop(gone)
+    return carried
+
+
+@transaction.atomic
+def _reconsider(*, decision: Decision, user: User) -> Decision:
+    original = Decision.objects.select_for_update().get(pk=decision.pk)
+    if original.created_by_id != user.pk:
+        raise DecisionRefused("Only the person who made this decision can reconsider it.")
+    if original.status not in RECONSIDERABLE:
+        raise DecisionRefused(
+            "Only a decision that has taken effect can be reconsidered with new information."
+        )
+    if original.reconsiderations.filter(status__in=EDITABLE).exists():
+        raise DecisionRefused(
+            "You have already started reconsidering this decision. Carry on with it from "
+            "'My decisions'."
+        )
+    pack = current_pack()
+    reconsideration = Decision(
+        reference=_next_reference(timezone.now().year),
+        organisation=original.organisation,
+        created_by=user,
+        pack=pack,
+        answers=carried_answers(pack.pack, original.answers),
+        reconsiders=original,
+    )
+    _refresh_summary(reconsideration, pack.pack)
+    reconsideration.save()
+    record_event(
+        "decision.reconsidered",
+        actor=user,
+        obj=original,
+        details={
+            "reconsideration": str(reconsideration.public_id),
+            "reconsideration_reference": reconsideration.reference,
+        },
+    )
+    record_event(
+        "decision.started",
+        actor=user,
+        obj=reconsideration,
+        details={
+            "pack": pack.pack_id,
+            "pack_version": pack.version,
+            "reconsiders": str(original.public_id),
+        },
+    )
+    return reconsideration
+
+
+def decision_reconsider(*, decision: Decision, user: User) -> Decision:
+    """Golden rule 7 (2024): a new decision, linked to this one, starting from its answers."""
+    try:
+        return _reconsider(decision=decision, user=user)
+    except DecisionRefused as exc:
+        _log_refusal("reconsider", decision, user, exc)
+        raise
+
+
+# Reads for the lead's pages.
+
+
+def can_review(decision: Decision, user: User) -> bool:
+    """Whether to offer this user the approve/return form (the services check again)."""
+    return (
+        user.has_role(Role.LEAD)
+        and user.organisation_id == decision.organisation_id
+        and decision.created_by_id != user.pk
+        and decision.status == Status.AWAITING_APPROVAL
+    )
+
+
+def approval_queue(user: User) -> QuerySet[Decision]:
+    """Decisions awaiting approval that this user may see: a lead's organisation's, or all."""
+    decisions = Decision.objects.filter(status=Status.AWAITING_APPROVAL).select_related(
+        "organisation", "created_by"
+    )
+    if user.role == Role.LEAD:
+        decisions = decisions.filter(organisation_id=user.organisation_id)
+    elif user.role != Role.ADMIN:
+        return decisions.none()
+    return decisions.order_by("submitted_at")
+
+
+def recent_reviews(user: User) -> QuerySet[Approval]:
+    reviews = Approval.objects.select_related("decision", "record", "by").order_by("-at")
+    if user.role == Role.LEAD:
+        return reviews.filter(decision__organisation_id=user.organisation_id)
+    return reviews if user.role == Role.ADMIN else reviews.none()

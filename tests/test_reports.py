@@ -1,0 +1,370 @@
+"""Report figures (decisions.reports) and charts (decisions.charts), checked against values
+worked out by hand for the fixed set of decisions in tests/reports_data.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from django.conf import settings
+
+from decisions import charts
+from decisions.forms_reports import ReportFilterForm, form_for, three_months_before
+from decisions.models import Role, Status
+from decisions.reports import (
+    ANSWER_STEPS,
+    build_report,
+    counted_decisions,
+    describe_duration,
+    is_aggregate_only,
+    percentile,
+)
+from decisions.suppression import FEWER_THAN, NOT_SHOWN, hidden_counts
+from tests.factories import UserFactory
+from tests.reports_data import PERIOD, fast_passwords, fixed_set  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def decisions(org, other_org, practitioner, lead):
+    return fixed_set(org, other_org, practitioner, lead)
+
+
+@pytest.fixture
+def report(decisions, manager):
+    return build_report(manager, replace(PERIOD, organisation=manager.organisation))
+
+
+@pytest.fixture
+def partnership_manager(org):
+    return UserFactory(
+        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
+    )
+
+
+@pytest.fixture
+def partnership_report(decisions, partnership_manager):
+    return build_report(partnership_manager, PERIOD)
+
+
+def by_key(figures) -> dict[str, int]:
+    return {f.key: f.count for f in figures}
+
+
+# ---- What is counted --------------------------------------------------------------------
+
+
+def test_the_report_counts_submitted_decisions_of_the_period_in_uk_time(report):
+    # 1-14: the draft, organisation B's decision and the two outside the UK-time period are not.
+    assert report.total.count == 14
+
+
+def test_a_decision_submitted_just_after_midnight_uk_time_on_the_first_day_counts(
+    decisions, manager
+):
+    counted = counted_decisions(manager, PERIOD)
+    assert counted.filter(pk=decisions[14].pk).exists()
+
+
+def test_drafts_are_not_counted(decisions, manager):
+    assert not counted_decisions(manager, PERIOD).filter(status=Status.DRAFT).exists()
+
+
+def test_a_manager_counts_only_their_own_organisation(decisions, manager, other_org):
+    assert not counted_decisions(manager, PERIOD).filter(organisation=other_org).exists()
+
+
+def test_a_partnership_manager_counts_every_organisation(partnership_report):
+    assert partnership_report.total.count == 15
+
+
+def test_an_admin_report_of_all_organisations_is_not_aggregate_only(admin_user):
+    assert not is_aggregate_only(admin_user, PERIOD)
+
+
+def test_a_partnership_report_of_the_managers_own_organisation_is_not_aggregate_only(
+    partnership_manager,
+):
+    assert not is_aggregate_only(
+        partnership_manager, replace(PERIOD, organisation=partnership_manager.organisation)
+    )
+
+
+def test_a_partnership_report_of_all_organisations_is_aggregate_only(partnership_manager):
+    assert is_aggregate_only(partnership_manager, PERIOD)
+
+
+# ---- Figures, against the hand-worked values --------------------------------------------
+
+
+def test_decisions_by_outcome(report):
+    assert by_key(report.by_outcome) == {
+        "do_not_share": 3,  # 4, 8, 12
+        "can_share": 2,  # 5, 14
+        "share_with_consent": 4,  # 1, 2, 9, 10
+        "share_without_consent": 5,  # 3, 6, 7, 11, 13
+    }
+
+
+def test_decisions_by_month(report):
+    assert [(m.month, m.total.count) for m in report.months] == [
+        (date(2026, 8, 1), 6),  # 1, 2, 3, 4, 5, 14
+        (date(2026, 9, 1), 5),  # 6, 7, 8, 9, 10
+        (date(2026, 10, 1), 3),  # 11, 12, 13
+    ]
+
+
+def test_consent_rates_by_month(report):
+    shown = [
+        (m.with_consent.shown, m.without_consent.shown, m.do_not_share.shown) for m in report.months
+    ]
+    assert shown == [
+        ("33.3%", "16.7%", "16.7%"),  # Aug: 2, 1, 1 of 6
+        ("40.0%", "40.0%", "20.0%"),  # Sep: 2, 2, 1 of 5
+        ("0.0%", "66.7%", "33.3%"),  # Oct: 0, 2, 1 of 3
+    ]
+
+
+def test_lawful_reasons_count_each_reason_a_decision_gives(report):
+    assert by_key(report.lawful_reasons) == {
+        "legal_obligation": 2,  # 6, 13
+        "statutory_duty": 0,
+        "public_interest_child": 3,  # 3, 6, 7
+        "public_interest_adult": 0,
+        "public_interest_crime": 1,  # 11
+        "vital_interests": 0,
+        "none": 0,
+    }
+
+
+def test_gdpr_article_6_bases(report):
+    assert by_key(report.gdpr_bases) == {
+        "legal_obligation": 2,  # 6, 13
+        "public_task": 3,  # 3, 7, 11
+        "vital_interests": 0,
+        "legitimate_interests": 0,
+    }
+
+
+def test_purposes_count_each_purpose_a_decision_gives(report):
+    assert by_key(report.purposes) == {
+        "s47_child_protection": 5,  # 1, 2, 3, 6, 13
+        "s17_child_in_need": 3,  # 8, 9, 10
+        "early_help": 3,  # 2, 5, 14
+        "cse": 1,  # 7
+        "fgm": 0,
+        "partnership_review": 0,
+        "prevent": 1,  # 11
+        "crime": 2,  # 4, 6
+        "other": 1,  # 12
+    }
+
+
+def test_recipient_organisations_are_grouped_ignoring_case_and_spaces(report):
+    assert [(f.label, f.count) for f in report.recipients] == [
+        ("Leicestershire Police", 4),  # 3, 6, 11, 13
+        ("Children's social care", 3),  # 1, 2 ("children's social care "), 7
+        ("Health visitor team", 2),  # 9, 10
+        ("School", 2),  # 5, 14
+    ]
+
+
+def test_requests_received_and_refused(report):
+    assert (report.requests.count, report.requests_refused.count) == (4, 2)  # 4,6,8,13; 4,8
+
+
+def test_sign_off_time_median_and_90th_percentile(report):
+    # Approvals after 4 h (3), 24 h (4), 1 h (6, from its second submission), 48 h (11), 2 h (13).
+    assert report.turnaround.approved.count == 5
+    assert report.turnaround.median == timedelta(hours=4)
+    assert report.turnaround.p90 == timedelta(hours=48)
+
+
+def test_decisions_returned_at_sign_off(report):
+    assert report.returned.count == 2  # 6 and 8
+
+
+def test_amendments_are_versions_after_the_first(report):
+    assert report.amendments.count == 1  # 10
+
+
+# ---- Filters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"status": Status.APPROVED}, 5),  # 3, 4, 6, 11, 13
+        ({"direction": "request"}, 4),  # 4, 6, 8, 13
+        ({"purpose": "s47_child_protection"}, 5),  # 1, 2, 3, 6, 13
+        ({"purpose": "crime"}, 2),  # 4, 6
+        ({"lawful_reason": "legal_obligation"}, 2),  # 6, 13
+        ({"outcome": "do_not_share"}, 3),  # 4, 8, 12
+        ({"date_from": date(2026, 9, 1), "date_to": date(2026, 9, 30)}, 5),  # 6-10
+    ],
+)
+def test_each_filter_narrows_the_count(decisions, manager, change, expected):
+    filters = replace(PERIOD, **change)
+    assert counted_decisions(manager, filters).count() == expected
+
+
+def test_a_purpose_filter_matches_whole_values_only(decisions, manager):
+    # "s17_child_in_need" must not match inside another value, nor a prefix of one.
+    assert counted_decisions(manager, replace(PERIOD, purpose="s17")).count() == 0
+
+
+def test_a_manager_choosing_another_organisation_counts_nothing(decisions, manager, other_org):
+    assert counted_decisions(manager, replace(PERIOD, organisation=other_org)).count() == 0
+
+
+# ---- Small-number suppression -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "adds_up", "expected"),
+    [
+        ([10, 3, 7], False, ["", "small", ""]),
+        ([10, 3, 7], True, ["", "small", "secondary"]),
+        ([10, 3, 2], True, ["", "small", "small"]),
+        ([10, 0, 7], True, ["", "", ""]),
+        ([4, 0], True, ["small", ""]),
+        ([5, 1, 20], True, ["secondary", "small", ""]),
+    ],
+)
+def test_small_counts_are_hidden_and_one_more_where_a_total_would_reveal_them(
+    counts, adds_up, expected
+):
+    assert hidden_counts(counts, aggregate_only=True, adds_up=adds_up) == expected
+
+
+def test_nothing_is_hidden_in_an_own_organisation_report():
+    assert hidden_counts([1, 2, 3], aggregate_only=False, adds_up=True) == ["", "", ""]
+
+
+def test_partnership_outcomes_show_small_counts_as_fewer_than_5(partnership_report):
+    # With organisation B's decision: 3 not shared, 2 can share, 5 and 5 shared.
+    assert {f.key: f.shown for f in partnership_report.by_outcome} == {
+        "do_not_share": FEWER_THAN,
+        "can_share": FEWER_THAN,
+        "share_with_consent": "5",
+        "share_without_consent": "5",
+    }
+
+
+def test_partnership_months_hide_a_second_count_so_a_small_one_cannot_be_derived(
+    partnership_report,
+):
+    # Aug 6, Sep 6 (5 + organisation B's), Oct 3: October is small, so August is hidden too.
+    assert [m.total.shown for m in partnership_report.months] == [NOT_SHOWN, "6", FEWER_THAN]
+
+
+def test_partnership_rates_are_hidden_for_small_counts(partnership_report):
+    september = partnership_report.months[1]  # 3 with consent, 2 without, 1 not shared, of 6
+    assert (september.with_consent.shown, september.without_consent.shown) == (
+        FEWER_THAN,
+        FEWER_THAN,
+    )
+
+
+def test_partnership_sign_off_figures_hide_small_counts(partnership_report):
+    assert (partnership_report.returned.shown, partnership_report.amendments.shown) == (
+        FEWER_THAN,
+        FEWER_THAN,
+    )
+
+
+def test_partnership_recipients_fold_rare_names_into_one_line(partnership_report):
+    # Every recipient was named fewer than 5 times (police 4, social care 4, ...).
+    assert [f.label for f in partnership_report.recipients] == [
+        "All other recipients (each fewer than 5)"
+    ]
+
+
+def test_partnership_sign_off_time_is_shown_from_5_approvals(partnership_report):
+    assert partnership_report.turnaround.median == timedelta(hours=4)
+
+
+# ---- Helpers ----------------------------------------------------------------------------
+
+
+def test_the_90th_percentile_is_the_nearest_rank():
+    values = [timedelta(hours=h) for h in range(1, 11)]
+    assert percentile(values, 0.9) == timedelta(hours=9)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(hours=3, minutes=20), "3 hours 20 minutes"),
+        (timedelta(days=2, hours=4), "2 days 4 hours"),
+        (timedelta(days=1), "1 day"),
+        (None, "–"),
+    ],
+)
+def test_sign_off_times_read_as_words(value, words):
+    assert describe_duration(value) == words
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (date(2026, 11, 23), date(2026, 8, 23)),
+        (date(2026, 2, 10), date(2025, 11, 10)),
+        (date(2026, 5, 31), date(2026, 2, 28)),
+    ],
+)
+def test_the_default_period_starts_three_calendar_months_back(today, expected):
+    assert three_months_before(today) == expected
+
+
+def test_the_default_filters_cover_the_last_three_months_of_the_managers_organisation(manager):
+    form = form_for(manager, {})
+    assert form.is_valid()
+    filters = form.filters()
+    assert filters.organisation == manager.organisation
+    assert filters.date_from == three_months_before(filters.date_to)
+
+
+def test_every_reported_answer_lives_in_the_same_step_in_every_shipped_pack():
+    for path in sorted(settings.GUIDANCE_DIR.glob("*.json")):
+        pack = json.loads(path.read_text())
+        where = {f["name"]: s["id"] for s in pack["steps"] for f in s["fields"]}
+        assert {name: where.get(name) for name in ANSWER_STEPS} == ANSWER_STEPS, path.name
+
+
+def test_the_filter_form_offers_only_the_managers_own_organisation(manager, other_org):
+    form = ReportFilterForm(manager)
+    assert [slug for slug, _ in form.fields["organisation"].choices] == [manager.organisation.slug]
+
+
+# ---- Charts -----------------------------------------------------------------------------
+
+
+def test_charts_are_svg_drawn_by_matplotlib(report):
+    chart = charts.report_charts(report)["outcomes"]
+    assert chart.svg.lstrip().startswith("<?xml")
+    assert "Matplotlib" in chart.svg or "matplotlib" in chart.svg
+    assert "<svg" in chart.svg
+
+
+def test_a_chart_is_an_image_data_uri_for_the_page(report):
+    chart = charts.report_charts(report)["months"]
+    assert chart.data_uri.startswith("data:image/svg+xml;base64,")
+
+
+def test_a_chart_labels_its_bars_with_the_category_names(report):
+    chart = charts.report_charts(report)["outcomes"]
+    assert "Share without consent" in chart.svg
+
+
+def test_the_same_figures_draw_the_same_svg(report):
+    assert charts.monthly_chart(report.months).svg == charts.monthly_chart(report.months).svg
+
+
+def test_a_hidden_count_is_not_drawn_but_labelled(partnership_report):
+    chart = charts.bar_chart("Outcomes", partnership_report.by_outcome)
+    assert "fewer than 5" in chart.svg
