@@ -38,6 +38,12 @@ def allow_flush_of_audit_table() -> None:
     connection.close()  # the setting applies to new connections
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every user the fixtures make would otherwise cost a full PBKDF2 hash (about 0.2 s).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org(db):
     return OrganisationFactory(name="Leicester City Council")

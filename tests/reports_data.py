@@ -11,20 +11,11 @@ import copy
 from datetime import UTC, date, datetime
 
 import factory
-import pytest
 
 from decisions.models import Approval, Decision, DecisionRecord, GuidancePack, ReviewAction, Status
 from decisions.reports import ReportFilters
 from decisions.snapshot import build_snapshot
 from tests.factories import ROUTES, OrganisationFactory, UserFactory
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Import into a test module: many users are made per test, and full-strength password
-    hashing would only slow the suite."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 REQUEST_DETAILS = {
     "requester_org": "Leicestershire Police",

@@ -18,10 +18,9 @@ from decisions import exports
 from decisions.models import AuditEvent, Decision, Export, ExportKind, ExportStatus, Role, Status
 from decisions.reports import counted_decisions
 from tests.factories import UserFactory, answered_decision
-from tests.reports_data import (  # noqa: F401 - fast_passwords is an autouse fixture
+from tests.reports_data import (  # noqa: F401 - fixed_set is a fixture
     PERIOD,
     ReportDecisionFactory,
-    fast_passwords,
     fixed_set,
     utc,
 )

@@ -48,12 +48,6 @@ def download(user, decision: Decision):
     return client_for(user).get(pdf_url(decision))
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Each user the fixtures make would otherwise cost a full PBKDF2 hash (about 0.2 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def submitted(practitioner) -> Decision:
     return answered_decision(practitioner, "can_share", submit=True)

@@ -23,7 +23,7 @@ from decisions.reports import (
 )
 from decisions.suppression import FEWER_THAN, NOT_SHOWN, hidden_counts
 from tests.factories import UserFactory
-from tests.reports_data import PERIOD, fast_passwords, fixed_set  # noqa: F401
+from tests.reports_data import PERIOD, fixed_set  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,6 @@ from decisions import exports
 from decisions.models import AuditEvent, Export, ExportStatus, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory, answered_decision
-from tests.reports_data import fast_passwords  # noqa: F401 - an autouse fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -24,11 +24,6 @@ from tests.factories import ROUTES, UserFactory, answered_decision, as_post
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def awaiting(practitioner) -> Decision:
     return answered_decision(practitioner, "share_without_consent", submit=True)
