@@ -378,7 +378,7 @@ def export_downloaded(*, export: Export, user: User) -> None:
 
 def exports_dir() -> Path:
     """Where finished exports are kept: outside static and media URLs, never served directly."""
-    return Path(getattr(settings, "ISG_EXPORTS_DIR", settings.BASE_DIR / "media" / "exports"))
+    return Path(settings.ISG_EXPORTS_DIR)
 
 
 def export_path(export: Export) -> Path:

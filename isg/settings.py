@@ -179,6 +179,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # How many reverse proxies in front of the app append to X-Forwarded-For (for audit IPs).
 ISG_TRUSTED_PROXY_COUNT = envint("ISG_TRUSTED_PROXY_COUNT", 0)
 
+# Where finished exports are written; the web server and the task worker must share it.
+ISG_EXPORTS_DIR = Path(os.environ.get("ISG_EXPORTS_DIR", BASE_DIR / "media" / "exports"))
+
 # Where guidance packs are loaded from.
 GUIDANCE_DIR = BASE_DIR / "fixtures" / "guidance"
 
