@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from decisions import signoff
 from decisions.models import AuditEvent, Decision, DecisionRecord, GuidancePack, Status
 from tests.conftest import client_for
 from tests.factories import ROUTES, answered_decision, as_post
@@ -308,3 +309,14 @@ def test_the_amendment_page_has_one_csrf_token(practitioner, as_practitioner):
     page = as_practitioner.get(reverse("amend", args=[original.public_id])).content.decode()
     main = page[page.index("<main") : page.index("</main>")]
     assert main.count('name="csrfmiddlewaretoken"') == 1
+
+
+def test_check_answers_of_a_returned_decision_shows_the_leads_comments(
+    practitioner, as_practitioner, lead
+):
+    decision = answered_decision(practitioner, "share_without_consent", submit=True)
+    signoff.decision_return(
+        decision=decision, user=lead, comments="Say why consent was not sought."
+    )
+    page = as_practitioner.get(reverse("check_answers", args=[decision.public_id])).content
+    assert b"Say why consent was not sought." in page
