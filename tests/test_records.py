@@ -167,3 +167,9 @@ def test_audit_events_cannot_be_changed_or_deleted(practitioner):
 
 def test_home_sends_practitioners_to_their_decisions(as_practitioner):
     assert as_practitioner.get(reverse("home"))["Location"] == reverse("my_decisions")
+
+
+def test_the_menu_offers_a_manager_only_what_they_may_open(manager):
+    page = client_for(manager).get(reverse("reports")).content.decode()
+    assert 'href="/decisions/"' not in page
+    assert 'href="/reports/"' in page
