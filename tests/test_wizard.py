@@ -320,3 +320,11 @@ def test_check_answers_of_a_returned_decision_shows_the_leads_comments(
     )
     page = as_practitioner.get(reverse("check_answers", args=[decision.public_id])).content
     assert b"Say why consent was not sought." in page
+
+
+def test_a_question_names_its_sources_by_title(as_practitioner):
+    decision = start_decision(as_practitioner)
+    page = as_practitioner.get(step_url(decision, "context")).content.decode()
+    pack = decision.pack.pack
+    cited = pack.steps["context"].citations[0]
+    assert f"<cite>{pack.sources[cited.source]['title']}</cite>" in page.replace("&amp;", "&")
