@@ -90,7 +90,7 @@ from decisions.models import (  # noqa: E402
     Status,
     User,
 )
-from decisions.packs import pack_load_files  # noqa: E402
+from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.reports import ReportFilters, counted_decisions  # noqa: E402
 from tests.factories import ROUTES  # noqa: E402
 

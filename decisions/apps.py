@@ -7,4 +7,4 @@ class DecisionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from decisions import signals  # noqa: F401 - connects the audit receivers
+        from decisions.audit import receivers  # noqa: F401 - connects the audit receivers

@@ -17,7 +17,7 @@ from crispy_forms_gds.layout import Button, Field, Layout, Size
 from django import forms
 from django.core.exceptions import ValidationError
 
-from decisions import flowchart
+from decisions.guidance import engine
 
 # Dates further than this from today are almost certainly typing mistakes.
 DATE_WINDOW = timedelta(days=366 * 10)
@@ -33,21 +33,21 @@ class RealDateField(DateInputField):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
-def _choices(field: flowchart.Field) -> list[Choice]:
+def _choices(field: engine.Field) -> list[Choice]:
     return [
         Choice(c.value, c.label, hint=c.hint) if c.hint else Choice(c.value, c.label)
         for c in field.choices
     ]
 
 
-def _hint(field: flowchart.Field) -> str:
+def _hint(field: engine.Field) -> str:
     # crispy-forms-gds's character count needs a hint to attach to, so a textarea always has one.
     if field.kind == "textarea" and not field.hint:
         return f"You can enter up to {field.max_length} characters."
     return field.hint
 
 
-def _form_field(field: flowchart.Field, label: str) -> forms.Field:
+def _form_field(field: engine.Field, label: str) -> forms.Field:
     common: dict[str, Any] = {"label": label, "help_text": _hint(field), "required": field.required}
     missing = field.error
     if field.kind in ("radio", "yesno"):
@@ -91,7 +91,7 @@ def _form_field(field: flowchart.Field, label: str) -> forms.Field:
 class StepForm(forms.Form):
     """The form for one step of the flowchart."""
 
-    def __init__(self, step: flowchart.Step, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, step: engine.Step, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.step = step
         single = len(step.fields) == 1
@@ -106,7 +106,7 @@ class StepForm(forms.Form):
         self.helper.layout = Layout(*layout)  # the page adds help, then the button
 
     @staticmethod
-    def _layout_field(field: flowchart.Field, single: bool) -> Field:
+    def _layout_field(field: engine.Field, single: bool) -> Field:
         size = Size.LARGE if single else Size.MEDIUM
         tag = "h1" if single else None
         if field.kind in ("radio", "yesno"):
@@ -142,7 +142,7 @@ class StepForm(forms.Form):
         }
 
 
-def initial_for(step: flowchart.Step, values: dict[str, Any]) -> dict[str, Any]:
+def initial_for(step: engine.Step, values: dict[str, Any]) -> dict[str, Any]:
     """Turn stored answers back into form initial values (dates are stored as ISO text)."""
     initial: dict[str, Any] = {}
     for field in step.fields:

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions import flowchart, notifications
+from decisions import notifications
+from decisions.guidance import engine
 from decisions.audit import record_event
 from decisions.models import (
     Decision,
@@ -102,7 +103,7 @@ def decision_answer(
     """
     decision = _lock_editable(decision, user)
     pack = decision.pack.pack
-    if step_id not in pack.steps or not flowchart.is_on_path(pack, decision.answers, step_id):
+    if step_id not in pack.steps or not engine.is_on_path(pack, decision.answers, step_id):
         raise DecisionRefused("That question is not part of this decision yet.")
     step = pack.steps[step_id]
     expected = {f.name for f in step.fields}
@@ -110,7 +111,7 @@ def decision_answer(
         raise DecisionRefused("The answers sent do not match the question asked.")
     answers = dict(decision.answers)
     answers[step_id] = {name: _json_value(value) for name, value in values.items()}
-    dropped = flowchart.dropped_steps(pack, answers)
+    dropped = engine.dropped_steps(pack, answers)
     for gone in dropped:
         answers.pop(gone)
     decision.answers = answers
@@ -125,12 +126,12 @@ def decision_answer(
     return dropped
 
 
-def _refresh_summary(decision: Decision, pack: flowchart.Pack) -> None:
+def _refresh_summary(decision: Decision, pack: engine.Pack) -> None:
     """Copy the few columns lists and reports need out of the answers."""
-    values = flowchart.flat_answers(decision.answers)
+    values = engine.flat_answers(decision.answers)
     decision.case_reference = str(values.get("case_reference", ""))[:40]
     decision.subject_initials = str(values.get("initials", ""))[:5]
-    walk = flowchart.walk(pack, decision.answers)
+    walk = engine.walk(pack, decision.answers)
     decision.outcome = walk.outcome.kind if walk.outcome else ""
     decision.needs_approval = walk.needs_approval
 
@@ -139,7 +140,7 @@ def _refresh_summary(decision: Decision, pack: flowchart.Pack) -> None:
 def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
     decision = _lock_editable(decision, user)
     pack = decision.pack.pack
-    walk = flowchart.walk(pack, decision.answers)
+    walk = engine.walk(pack, decision.answers)
     if not walk.complete or walk.outcome is None:
         raise DecisionRefused("Answer every question before you submit the decision.")
     now = timezone.now()

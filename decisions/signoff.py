@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from decisions import flowchart, notifications
+from decisions import notifications
+from decisions.guidance import engine
 from decisions.audit import record_event
 from decisions.models import Approval, Decision, ReviewAction, Role, Status, User
 from decisions.models.decisions import EDITABLE
@@ -134,7 +135,7 @@ def decision_return(*, decision: Decision, user: User, comments: str) -> Approva
         raise
 
 
-def _value_fits(field: flowchart.Field, value: Any) -> bool:
+def _value_fits(field: engine.Field, value: Any) -> bool:
     if value in (None, "", []):
         return not field.required or field.kind == "date"
     if not field.choices:
@@ -145,7 +146,7 @@ def _value_fits(field: flowchart.Field, value: Any) -> bool:
     return value in allowed
 
 
-def carried_answers(pack: flowchart.Pack, answers: Mapping[str, Mapping[str, Any]]) -> dict:
+def carried_answers(pack: engine.Pack, answers: Mapping[str, Mapping[str, Any]]) -> dict:
     """The earlier answers that still fit the pack's questions, as a starting point.
 
     A step is carried only if the pack still asks it with the same fields and every value is
@@ -158,7 +159,7 @@ def carried_answers(pack: flowchart.Pack, answers: Mapping[str, Mapping[str, Any
             continue
         if all(_value_fits(f, values[f.name]) for f in step.fields):
             carried[step_id] = dict(values)
-    for gone in flowchart.dropped_steps(pack, carried):
+    for gone in engine.dropped_steps(pack, carried):
         carried.pop(gone)
     return carried
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from decisions import flowchart
+from decisions.guidance import engine
 
 
-def _citations(pack: flowchart.Pack, citations: tuple[flowchart.Citation, ...]) -> list[dict]:
+def _citations(pack: engine.Pack, citations: tuple[engine.Citation, ...]) -> list[dict]:
     return [
         {
             "source": c.source,
@@ -24,7 +24,7 @@ def _citations(pack: flowchart.Pack, citations: tuple[flowchart.Citation, ...]) 
     ]
 
 
-def display_value(field: flowchart.Field, value: Any) -> str:
+def display_value(field: engine.Field, value: Any) -> str:
     """An answer as words: choice labels, UK dates, 'Not answered' for a blank."""
     if value in (None, "", []):
         return "Not answered"
@@ -40,7 +40,7 @@ def display_value(field: flowchart.Field, value: Any) -> str:
     return str(value)
 
 
-def step_snapshot(pack: flowchart.Pack, step_id: str, values: dict[str, Any]) -> dict[str, Any]:
+def step_snapshot(pack: engine.Pack, step_id: str, values: dict[str, Any]) -> dict[str, Any]:
     step = pack.steps[step_id]
     return {
         "id": step.id,
@@ -62,8 +62,8 @@ def step_snapshot(pack: flowchart.Pack, step_id: str, values: dict[str, Any]) ->
     }
 
 
-def build_snapshot(pack: flowchart.Pack, answers: flowchart.Answers) -> dict[str, Any]:
-    walk = flowchart.walk(pack, answers)
+def build_snapshot(pack: engine.Pack, answers: engine.Answers) -> dict[str, Any]:
+    walk = engine.walk(pack, answers)
     outcome = walk.outcome
     return {
         "pack": {

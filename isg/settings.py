@@ -36,7 +36,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 # A form posted without its CSRF token gets a clear page, and the refusal is an audit event.
-CSRF_FAILURE_VIEW = "decisions.views.access.csrf_failure"
+CSRF_FAILURE_VIEW = "decisions.views.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -64,7 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "decisions.middleware.RequestIdMiddleware",
+    "decisions.audit.middleware.RequestIdMiddleware",
+    "decisions.guidance.middleware.PackErrorMiddleware",
 ]
 
 ROOT_URLCONF = "isg.urls"

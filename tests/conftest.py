@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 
 from decisions.models import AuditEvent, Role
-from decisions.packs import pack_load_files
+from decisions.guidance.store import pack_load_files
 from tests.factories import OrganisationFactory, UserFactory
 
 

@@ -23,7 +23,7 @@ from decisions.audit import (
     verify_chain,
 )
 from decisions.models import AuditChainHead, AuditEvent, Organisation, Role
-from decisions.packs import pack_load_files
+from decisions.guidance.store import pack_load_files
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, answered_decision
 

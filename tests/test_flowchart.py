@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from decisions import flowchart
-from decisions.flowchart import Pack
-from decisions.guidance import read_pack_file
+from decisions.guidance import engine
+from decisions.guidance.engine import Pack
+from decisions.guidance.schema import read_pack_file
 
 GUIDANCE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "guidance"
 PACK_FILES = sorted(GUIDANCE_DIR.glob("*.json"))
@@ -46,7 +46,7 @@ def load(path: Path) -> Pack:
     return read_pack_file(path)[1]
 
 
-def fixed_value(field: flowchart.Field) -> Any:
+def fixed_value(field: engine.Field) -> Any:
     if field.kind == "checkboxes":
         return [field.choices[0].value]
     if field.choices:
@@ -70,7 +70,7 @@ def answers_with(pack: Pack, changes: Mapping[str, Mapping[str, Any]]) -> dict[s
 
 def only_path(pack: Pack, answers: dict[str, dict]) -> dict[str, dict]:
     """The answers a practitioner would have given: just the steps on the path."""
-    return {step_id: answers[step_id] for step_id in flowchart.walk(pack, answers).path}
+    return {step_id: answers[step_id] for step_id in engine.walk(pack, answers).path}
 
 
 def refused_because(lawful_reason: str) -> dict[str, dict]:
@@ -182,7 +182,7 @@ TABLE = [
 )
 def test_answers_lead_to_outcome(pack_file, changes, kind, needs_approval, reason):
     pack = load(pack_file)
-    result = flowchart.walk(pack, answers_with(pack, changes))
+    result = engine.walk(pack, answers_with(pack, changes))
     assert result.complete
     assert result.outcome is not None
     assert result.outcome.kind == kind
@@ -195,7 +195,7 @@ def test_consent_not_understood_goes_on_to_lawful_reason(pack_file):
     pack = load(pack_file)
     answers = answers_with(pack, {"consent_given_by": {"consent_informed": "no"}})
     answers.pop("lawful_reason")
-    result = flowchart.walk(pack, answers)
+    result = engine.walk(pack, answers)
     assert result.path[-1] == "consent_given_by"
     assert result.next_step == "lawful_reason"
     assert result.outcome is None
@@ -223,7 +223,7 @@ def steering_fields(pack: Pack) -> set[str]:
     return {name for condition in conditions for name in condition_fields(condition)}
 
 
-def possible_values(field: flowchart.Field) -> list[Any]:
+def possible_values(field: engine.Field) -> list[Any]:
     if field.kind == "checkboxes":
         return [[choice.value] for choice in field.choices] + [[]]
     if field.choices:
@@ -241,13 +241,13 @@ def step_answers(pack: Pack, step_id: str) -> Iterator[dict[str, Any]]:
 
 
 @cache
-def complete_paths(path: Path) -> list[tuple[dict[str, dict], flowchart.Walk]]:
+def complete_paths(path: Path) -> list[tuple[dict[str, dict], engine.Walk]]:
     """Depth-first over the answer tree: (answers, walk) for each way through the pack."""
     pack = load(path)
     found = []
 
     def explore(answers: dict[str, dict]) -> None:
-        result = flowchart.walk(pack, answers)
+        result = engine.walk(pack, answers)
         if result.complete:
             found.append((answers, result))
             return
@@ -258,11 +258,11 @@ def complete_paths(path: Path) -> list[tuple[dict[str, dict], flowchart.Walk]]:
     return found
 
 
-def outcomes_met(pack: Pack, answers: dict[str, dict], result: flowchart.Walk) -> list[str]:
+def outcomes_met(pack: Pack, answers: dict[str, dict], result: engine.Walk) -> list[str]:
     """The outcomes on the route, found rule by rule (not from walk's single outcome)."""
     met = []
     for step_id in result.path:
-        node = flowchart.node_after(pack, answers, step_id)
+        node = engine.node_after(pack, answers, step_id)
         while node in pack.outcomes:
             met.append(node)
             node = pack.outcomes[node].next
@@ -307,7 +307,7 @@ def test_every_path_records_reasons(pack_file):
 def test_every_outcome_kind_is_reachable(pack_file):
     paths = complete_paths(pack_file)
     kinds = {result.outcome.kind for _answers, result in paths if result.outcome}
-    assert kinds == set(flowchart.OUTCOME_KINDS), f"{len(paths)} paths reach {sorted(kinds)}"
+    assert kinds == set(engine.OUTCOME_KINDS), f"{len(paths)} paths reach {sorted(kinds)}"
 
 
 # -- Engine behaviours (on the newest pack) -----------------------------------------------
@@ -321,7 +321,7 @@ def pack() -> Pack:
 def test_walk_stops_at_the_first_unanswered_step(pack):
     answers = answers_with(pack, {})
     del answers["concern"]
-    result = flowchart.walk(pack, answers)
+    result = engine.walk(pack, answers)
     assert result.path == ["context", "subject"]
     assert result.next_step == "concern"
     assert result.complete is False
@@ -329,7 +329,7 @@ def test_walk_stops_at_the_first_unanswered_step(pack):
 
 
 def test_walk_of_no_answers_waits_at_the_start(pack):
-    result = flowchart.walk(pack, {})
+    result = engine.walk(pack, {})
     assert result.path == []
     assert result.next_step == pack.start
     assert result.reasons == []
@@ -337,7 +337,7 @@ def test_walk_of_no_answers_waits_at_the_start(pack):
 
 def test_walk_ignores_answers_off_the_path(pack):
     answers = answers_with(pack, refused_because("public_interest_child"))
-    result = flowchart.walk(pack, answers)
+    result = engine.walk(pack, answers)
     assert "consent_given_by" not in result.path
     assert "request_details" not in result.path
     assert result.outcome.kind == "share_without_consent"
@@ -347,19 +347,19 @@ def test_answers_on_steps_off_the_path_do_not_steer_the_walk(pack):
     # A stray "request" on a step the path skips must not make a proactive refusal need approval
     answers = answers_with(pack, {"purpose_legitimate": {"purpose_legitimate": "no"}})
     answers["request_details"]["direction"] = "request"
-    assert flowchart.walk(pack, answers).needs_approval is False
+    assert engine.walk(pack, answers).needs_approval is False
 
 
 def test_changing_consent_to_refused_drops_who_gave_it(pack):
     given = only_path(pack, answers_with(pack, {}))
     answers = only_path(pack, answers_with(pack, refused_because("public_interest_child")))
     answers["consent_given_by"] = given["consent_given_by"]
-    assert flowchart.dropped_steps(pack, answers) == ["consent_given_by"]
+    assert engine.dropped_steps(pack, answers) == ["consent_given_by"]
 
 
 def test_nothing_is_dropped_while_answers_stay_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, refused_because("vital_interests")))
-    assert flowchart.dropped_steps(pack, answers) == []
+    assert engine.dropped_steps(pack, answers) == []
 
 
 def test_changing_to_a_request_keeps_the_later_answers_that_still_apply(pack):
@@ -367,49 +367,49 @@ def test_changing_to_a_request_keeps_the_later_answers_that_still_apply(pack):
     # dropping them would throw away the whole decision (services discard dropped steps).
     answers = only_path(pack, answers_with(pack, {}))
     answers["context"] = {"direction": "request"}
-    assert flowchart.dropped_steps(pack, answers) == []
+    assert engine.dropped_steps(pack, answers) == []
 
 
 def test_node_after_names_the_outcome_a_step_leads_to(pack):
     answers = answers_with(pack, {"purpose_legitimate": {"purpose_legitimate": "no"}})
-    assert flowchart.node_after(pack, answers, "purpose_legitimate") == "do_not_share"
+    assert engine.node_after(pack, answers, "purpose_legitimate") == "do_not_share"
 
 
 def test_node_after_names_the_next_step(pack):
     answers = answers_with(pack, refused_because("public_interest_child"))
-    assert flowchart.node_after(pack, answers, "consent") == "lawful_reason"
+    assert engine.node_after(pack, answers, "consent") == "lawful_reason"
 
 
 def test_node_after_the_last_step_is_the_end(pack):
     answers = answers_with(pack, {})
-    assert flowchart.node_after(pack, answers, "follow_up") == flowchart.END
+    assert engine.node_after(pack, answers, "follow_up") == engine.END
 
 
 def test_answered_step_is_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
     del answers["concern"]
-    assert flowchart.is_on_path(pack, answers, "subject") is True
+    assert engine.is_on_path(pack, answers, "subject") is True
 
 
 def test_next_step_is_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
     del answers["concern"]
-    assert flowchart.is_on_path(pack, answers, "concern") is True
+    assert engine.is_on_path(pack, answers, "concern") is True
 
 
 def test_step_beyond_the_next_one_is_not_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
     del answers["concern"]
-    assert flowchart.is_on_path(pack, answers, "purpose") is False
+    assert engine.is_on_path(pack, answers, "purpose") is False
 
 
 def test_step_on_another_branch_is_not_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
-    assert flowchart.is_on_path(pack, answers, "request_details") is False
+    assert engine.is_on_path(pack, answers, "request_details") is False
 
 
 def test_nodes_place_the_outcome_after_the_step_that_led_to_it(pack):
-    result = flowchart.walk(pack, answers_with(pack, {"identifiable": {"identifiable": "no"}}))
+    result = engine.walk(pack, answers_with(pack, {"identifiable": {"identifiable": "no"}}))
     nodes = result.nodes()
     assert nodes[result.outcome_at] == "can_share"
     assert nodes[nodes.index("identifiable") + 1] == "can_share"
@@ -421,7 +421,7 @@ def test_nodes_place_the_outcome_after_the_step_that_led_to_it(pack):
 def test_nodes_end_with_the_outcome_when_the_next_step_is_unanswered(pack):
     answers = answers_with(pack, {"confidential": {"confidential": "no"}})
     del answers["what_to_share"]
-    result = flowchart.walk(pack, answers)
+    result = engine.walk(pack, answers)
     assert result.nodes()[-2:] == ["confidential", "can_share"]
     assert result.next_step == "what_to_share"
 
@@ -429,12 +429,12 @@ def test_nodes_end_with_the_outcome_when_the_next_step_is_unanswered(pack):
 def test_nodes_without_an_outcome_are_the_path(pack):
     answers = answers_with(pack, {})
     del answers["consent"]
-    result = flowchart.walk(pack, answers)
+    result = engine.walk(pack, answers)
     assert result.nodes() == result.path
 
 
 def test_reasons_follow_the_path_in_order(pack):
-    result = flowchart.walk(pack, answers_with(pack, {"confidential": {"confidential": "no"}}))
+    result = engine.walk(pack, answers_with(pack, {"confidential": {"confidential": "no"}}))
     assert result.reasons == [
         "There is a clear and legitimate purpose for sharing.",
         "The information could identify a person.",
@@ -443,12 +443,12 @@ def test_reasons_follow_the_path_in_order(pack):
 
 
 def test_choose_takes_the_first_rule_that_holds(pack):
-    rule = flowchart.choose(pack.steps["consent"], {"consent": "not_sought"})
+    rule = engine.choose(pack.steps["consent"], {"consent": "not_sought"})
     assert rule.goto == "consent_not_sought_reason"
 
 
 def test_choose_falls_back_to_the_rule_without_when(pack):
-    rule = flowchart.choose(pack.steps["consent"], {"consent": "refused"})
+    rule = engine.choose(pack.steps["consent"], {"consent": "refused"})
     assert rule.when is None
     assert rule.goto == "lawful_reason"
 
@@ -491,14 +491,14 @@ CONDITIONS = [
     ("condition", "expected"), [pytest.param(*row[1:], id=row[0]) for row in CONDITIONS]
 )
 def test_holds(condition, expected):
-    assert flowchart.holds(condition, TICKED) is expected
+    assert engine.holds(condition, TICKED) is expected
 
 
 def test_unknown_operator_raises_value_error():
     with pytest.raises(ValueError, match="unknown condition"):
-        flowchart.holds({"field": "consent", "greater_than": "given"}, TICKED)
+        engine.holds({"field": "consent", "greater_than": "given"}, TICKED)
 
 
 def test_condition_without_field_or_group_raises_value_error():
     with pytest.raises(ValueError, match="unknown condition"):
-        flowchart.holds({"equal": "given"}, TICKED)
+        engine.holds({"equal": "given"}, TICKED)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from decisions.guidance import KNOWN_SOURCE_FILES, PackError, load_pack, read_pack_file
+from decisions.guidance.schema import KNOWN_SOURCE_FILES, PackError, load_pack, read_pack_file
 
 GUIDANCE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "guidance"
 PACK_FILES = sorted(GUIDANCE_DIR.glob("*.json"))

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from decisions.guidance import pack_digest
+from decisions.guidance.schema import pack_digest
 from decisions.models import GuidancePack
 from tests.factories import answered_decision
 

@@ -1,7 +1,7 @@
 """ISG's models: organisations and users, guidance packs, decisions and their records, audit."""
 
-from decisions.models.approvals import Approval, AuditVerification, ReviewAction
-from decisions.models.audit import AuditChainHead, AuditEvent
+from decisions.models.approvals import Approval, ReviewAction
+from decisions.models.audit import AuditChainHead, AuditEvent, AuditVerification
 from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
 from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack

@@ -1,4 +1,4 @@
-"""Sign-off of decisions (one review per submitted round) and audit-chain verification results."""
+"""Sign-off of decisions: one review per submitted round."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from decisions.models.audit import AppendOnlyQuerySet
-from decisions.models.decisions import AppendOnly, Decision, DecisionRecord
+from decisions.models.base import AppendOnly, AppendOnlyQuerySet
+from decisions.models.decisions import Decision, DecisionRecord
 
 
 class ReviewAction(models.TextChoices):
@@ -43,31 +43,3 @@ class Approval(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} round {self.record.round}"
-
-
-class AuditVerification(AppendOnly):
-    """The result of one walk of the audit hash chain (`manage.py verify_audit` or in the app)."""
-
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
-    ok = models.BooleanField()
-    checked = models.PositiveBigIntegerField(help_text="Events walked")
-    last_sequence = models.PositiveBigIntegerField(help_text="Last event that verified")
-    last_hash = models.CharField(max_length=64, blank=True)
-    broken_sequence = models.PositiveBigIntegerField(null=True, blank=True)
-    problem = models.CharField(max_length=300, blank=True)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-started_at"]
-        get_latest_by = "started_at"
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
-        ]
-
-    def __str__(self) -> str:
-        return "intact" if self.ok else f"broken at #{self.broken_sequence}"

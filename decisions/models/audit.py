@@ -1,24 +1,12 @@
-"""The audit log's rows. Writing them is decisions.audit's job; nothing else writes here."""
+"""The audit log's rows and verification results. Only decisions.audit writes them."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from decisions.models.decisions import AppendOnly
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    """Bulk update and delete refused too (AppendOnly only guards save() and delete())."""
-
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionError(f"{self.model.__name__} rows are append-only")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionError(f"{self.model.__name__} rows cannot be deleted")
+from decisions.models.base import AppendOnly, AppendOnlyQuerySet
 
 
 class AuditEvent(AppendOnly):
@@ -103,3 +91,31 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head at #{self.sequence}"
+
+
+class AuditVerification(AppendOnly):
+    """The result of one walk of the audit hash chain (`manage.py verify_audit` or in the app)."""
+
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    ok = models.BooleanField()
+    checked = models.PositiveBigIntegerField(help_text="Events walked")
+    last_sequence = models.PositiveBigIntegerField(help_text="Last event that verified")
+    last_hash = models.CharField(max_length=64, blank=True)
+    broken_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    problem = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return "intact" if self.ok else f"broken at #{self.broken_sequence}"

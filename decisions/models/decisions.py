@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
+from decisions.models.base import AppendOnly
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation
 
@@ -106,21 +106,6 @@ class Decision(models.Model):
 
     def latest_record(self) -> DecisionRecord | None:
         return self.records.order_by("-round").first()
-
-
-class AppendOnly(models.Model):
-    """A row that, once written, is evidence: it can be neither changed nor deleted."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError(f"{type(self).__name__} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(f"{type(self).__name__} rows cannot be deleted")
 
 
 class DecisionRecord(AppendOnly):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from decisions.flowchart import Pack
-from decisions.guidance import load_pack
+from decisions.guidance.engine import Pack
+from decisions.guidance.schema import load_pack
 
 
 class GuidancePack(models.Model):

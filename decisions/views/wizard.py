@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from decisions import flowchart, selectors, services
+from decisions import selectors, services
+from decisions.guidance import engine
 from decisions.forms import StepForm, initial_for
 from decisions.models import Decision, Status
 from decisions.snapshot import build_snapshot
@@ -20,7 +21,7 @@ from decisions.views.access import DECIDERS, role_required
 
 def node_url(decision: Decision, node: str | None) -> str:
     """Where a flowchart node lives: a step page, the outcome page, or check your answers."""
-    if node is None or node == flowchart.END:
+    if node is None or node == engine.END:
         return reverse("check_answers", args=[decision.public_id])
     if node in decision.pack.pack.outcomes:
         return reverse("outcome", args=[decision.public_id])
@@ -30,11 +31,11 @@ def node_url(decision: Decision, node: str | None) -> str:
 def resume_url(decision: Decision) -> str:
     if not decision.is_editable:
         return reverse("record", args=[decision.public_id])
-    return node_url(decision, flowchart.walk(decision.pack.pack, decision.answers).next_step)
+    return node_url(decision, engine.walk(decision.pack.pack, decision.answers).next_step)
 
 
 def _back_url(decision: Decision, node: str) -> str:
-    walk = flowchart.walk(decision.pack.pack, decision.answers)
+    walk = engine.walk(decision.pack.pack, decision.answers)
     nodes = walk.nodes() + ([walk.next_step] if walk.next_step else [])
     index = nodes.index(node) if node in nodes else len(nodes)
     if index == 0:
@@ -73,7 +74,7 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
     pack = decision.pack.pack
     if step_id not in pack.steps:
         raise Http404("No such question")
-    if not flowchart.is_on_path(pack, decision.answers, step_id):
+    if not engine.is_on_path(pack, decision.answers, step_id):
         messages.warning(request, "Answer the questions in order. This is the next one.")
         return redirect(resume_url(decision))
     this_step = pack.steps[step_id]
@@ -99,11 +100,11 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
         if request.GET.get("return") == "check":
             # A change made from check your answers goes back there once the path is whole
             # again, visiting only the questions the change brought in.
-            walk = flowchart.walk(pack, decision.answers)
+            walk = engine.walk(pack, decision.answers)
             if walk.complete:
                 return redirect("check_answers", decision.public_id)
             return redirect(node_url(decision, walk.next_step) + "?return=check")
-        return redirect(node_url(decision, flowchart.node_after(pack, decision.answers, step_id)))
+        return redirect(node_url(decision, engine.node_after(pack, decision.answers, step_id)))
     context = {
         "decision": decision,
         "step": this_step,
@@ -122,7 +123,7 @@ def outcome(request: HttpRequest, public_id: str) -> HttpResponse:
     if isinstance(decision, HttpResponse):
         return decision
     pack = decision.pack.pack
-    walk = flowchart.walk(pack, decision.answers)
+    walk = engine.walk(pack, decision.answers)
     if walk.outcome is None:
         return redirect(resume_url(decision))
     context = {
@@ -143,7 +144,7 @@ def check_answers(request: HttpRequest, public_id: str) -> HttpResponse:
     if isinstance(decision, HttpResponse):
         return decision
     pack = decision.pack.pack
-    walk = flowchart.walk(pack, decision.answers)
+    walk = engine.walk(pack, decision.answers)
     if not walk.complete:
         messages.warning(request, "Answer the remaining questions before checking your answers.")
         return redirect(resume_url(decision))

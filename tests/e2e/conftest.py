@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from decisions.packs import pack_load_files
+from decisions.guidance.store import pack_load_files
 from tests.e2e.browser import Chromium, clear_screenshots, write_report
 
 

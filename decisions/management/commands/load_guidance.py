@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from decisions.guidance import PackError
-from decisions.packs import pack_load_files
+from decisions.guidance.schema import PackError
+from decisions.guidance.store import pack_load_files
 
 
 class Command(BaseCommand):

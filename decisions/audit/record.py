@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log: the one place where events are written and verified.
+"""Writing the append-only, hash-chained audit log: the one place where events are appended.
 
 Every service calls `record_event` inside its own transaction, so a change that rolls back
 leaves no event and a committed change always has one. Appends are serialised by updating
@@ -18,8 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +29,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions.models import AuditChainHead, AuditEvent, AuditVerification, Organisation, User
+from decisions.audit.actions import AuditAction
+from decisions.models import AuditChainHead, AuditEvent, Organisation, User
 
 GENESIS_HASH = "0" * 64
 
@@ -61,7 +61,7 @@ class RequestMeta:
     request_id: str = ""
 
 
-# Set by decisions.middleware.RequestIdMiddleware for the length of each request.
+# Set by decisions.audit.middleware.RequestIdMiddleware for the length of each request.
 # RequestMeta is frozen, so sharing one default instance is safe.
 current_request: ContextVar[RequestMeta] = ContextVar(
     "current_request",
@@ -69,7 +69,7 @@ current_request: ContextVar[RequestMeta] = ContextVar(
 )
 
 
-def _body(values: Mapping[str, Any]) -> bytes:
+def canonical_body(values: Mapping[str, Any]) -> bytes:
     body = dict(values)
     created_at: datetime = body["created_at"]
     # Microseconds: the precision both PostgreSQL and SQLite store, so the text round-trips.
@@ -81,7 +81,7 @@ def _body(values: Mapping[str, Any]) -> bytes:
 
 def canonical(event: AuditEvent) -> bytes:
     """The exact bytes hashed for an event; must round-trip through the database unchanged."""
-    return _body({name: getattr(event, name) for name in HASHED_FIELDS})
+    return canonical_body({name: getattr(event, name) for name in HASHED_FIELDS})
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -159,7 +159,7 @@ def _advance_head() -> AuditChainHead:
 
 
 def record_event(
-    action: str,
+    action: AuditAction | str,
     *,
     actor: User | None,
     obj: Any = None,
@@ -192,7 +192,7 @@ def record_event(
             if authenticated
             else getattr(organisation, "pk", None),
             role=actor.role if authenticated else "",
-            action=action,
+            action=str(action),
             object_kind=_text(object_kind if object_kind is not None else kind, 40),
             object_id=_text(object_id if object_id is not None else identity, 64),
             reference=_text(reference or getattr(obj, "reference", ""), 20),
@@ -223,105 +223,9 @@ def record_refusal(
     """
     with transaction.atomic():
         return record_event(
-            "access.refused",
+            AuditAction.ACCESS_REFUSED,
             actor=user,
             object_kind=object_kind,
             object_id=object_id,
             details={"reason": reason, **(details or {})},
         )
-
-
-@dataclass(frozen=True)
-class ChainCheck:
-    """The outcome of walking the chain: intact, or the first broken event and why."""
-
-    ok: bool
-    checked: int
-    last_sequence: int
-    last_hash: str
-    broken_sequence: int | None = None
-    problem: str = ""
-
-
-def _walk(rows: Iterable[tuple[Any, ...]], head: AuditChainHead | None) -> ChainCheck:
-    expected, previous, checked = 1, GENESIS_HASH, 0
-    previous_time: datetime | None = None
-    for row in rows:
-        values = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
-        stored_hash = row[-1]
-        sequence = values["sequence"]
-        problem = ""
-        if sequence != expected:
-            problem = f"gap: event #{expected} is missing (the next event is #{sequence})"
-            sequence = expected
-        elif values["previous_hash"] != previous:
-            problem = (
-                f"wrong predecessor: its previous hash does not match the hash of event "
-                f"#{sequence - 1}"
-            )
-        elif hashlib.sha256(_body(values)).hexdigest() != stored_hash:
-            problem = "hash mismatch: its contents are not what was written"
-        elif previous_time is not None and values["created_at"] < previous_time:
-            problem = f"out of order: its time is earlier than event #{sequence - 1}'s"
-        if problem:
-            return ChainCheck(False, checked, expected - 1, previous, sequence, problem)
-        previous, expected, checked = stored_hash, expected + 1, checked + 1
-        previous_time = values["created_at"]
-    last = expected - 1
-    if head is None and checked:
-        return ChainCheck(False, checked, last, previous, last, "the chain-head row is missing")
-    if head is not None and head.sequence > last:
-        problem = f"events #{last + 1} to #{head.sequence} are missing: the log was cut short"
-        return ChainCheck(False, checked, last, previous, last + 1, problem)
-    if head is not None and head.hash != previous:
-        problem = f"the chain head does not match event #{last}: the newest events were changed"
-        return ChainCheck(False, checked, last, previous, last, problem)
-    return ChainCheck(True, checked, last, previous)
-
-
-def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
-    """Walk every event up to the chain head, in sequence order, in constant memory."""
-    with transaction.atomic():
-        # Events appended while the walk runs come after the head read here and are left for
-        # the next check. Inside a transaction, PostgreSQL streams through a server-side cursor.
-        head = AuditChainHead.objects.filter(id=1).first()
-        events = AuditEvent.objects.order_by("sequence")
-        if head is not None:
-            events = events.filter(sequence__lte=head.sequence)
-        rows = events.values_list(*HASHED_FIELDS, "hash").iterator(chunk_size=chunk_size)
-        return _walk(rows, head)
-
-
-def audit_verify(*, user: User | None) -> AuditVerification:
-    """Verify the chain and keep the result (shown to leads) with its own audit event."""
-    started_at = timezone.now()
-    clock = time.perf_counter()
-    check = verify_chain()
-    duration_ms = round((time.perf_counter() - clock) * 1000)
-    with transaction.atomic():
-        result = AuditVerification.objects.create(
-            started_at=started_at,
-            duration_ms=duration_ms,
-            ok=check.ok,
-            checked=check.checked,
-            last_sequence=check.last_sequence,
-            last_hash=check.last_hash,
-            broken_sequence=check.broken_sequence,
-            problem=check.problem[:300],
-            by=user if user is not None and user.is_authenticated else None,
-        )
-        record_event(
-            "audit.verified",
-            actor=user,
-            actor_email="system",
-            obj=result,
-            details={
-                "ok": check.ok,
-                "checked": check.checked,
-                "last_sequence": check.last_sequence,
-                "broken_sequence": check.broken_sequence,
-                "problem": check.problem,
-                "duration_ms": duration_ms,
-            },
-        )
-    return result

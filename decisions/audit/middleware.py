@@ -1,20 +1,14 @@
-"""Gives every request an id and makes its origin known to the audit log (decisions.audit)."""
+"""Gives every request an id and makes its origin known to the audit log."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
-from decisions.audit import RequestMeta, current_request
-from decisions.guidance import PackError
-
-logger = logging.getLogger(__name__)
-
+from decisions.audit.record import RequestMeta, current_request
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address; behind N trusted proxies, the Nth X-Forwarded-For hop from the right.
@@ -48,10 +42,3 @@ class RequestIdMiddleware:
             current_request.reset(token)
         response["X-Request-Id"] = request_id
         return response
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A stored guidance pack that no longer validates: say so plainly, not a 500."""
-        if not isinstance(exception, PackError):
-            return None
-        logger.error("guidance pack refused: %s", exception)
-        return render(request, "decisions/pack_error.html", {"problem": str(exception)}, status=503)

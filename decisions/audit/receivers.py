@@ -15,7 +15,8 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from decisions.audit import record_event
+from decisions.audit.actions import AuditAction
+from decisions.audit.record import record_event
 from decisions.models import Organisation, User
 
 # The fields whose change is an administrative change worth an event.
@@ -32,13 +33,13 @@ ORGANISATION_FIELDS = ("name", "kind", "is_active")
 
 @receiver(user_logged_in)
 def signed_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    record_event("auth.signed_in", actor=user)
+    record_event(AuditAction.SIGNED_IN, actor=user)
 
 
 @receiver(user_logged_out)
 def signed_out(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is not None:
-        record_event("auth.signed_out", actor=user)
+        record_event(AuditAction.SIGNED_OUT, actor=user)
 
 
 @receiver(user_login_failed)
@@ -47,7 +48,7 @@ def sign_in_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> N
     attempted = str(credentials.get("username") or credentials.get("email") or "").lower()
     account = User.objects.filter(email=attempted).select_related("organisation").first()
     record_event(
-        "auth.sign_in_failed",
+        AuditAction.SIGN_IN_FAILED,
         actor=None,
         actor_email=account.email if account else "unknown",
         organisation=account.organisation if account else None,
@@ -84,7 +85,7 @@ def user_changed(sender: type, instance: User, created: bool, **kwargs: Any) -> 
     changes = _changes(instance, USER_FIELDS)
     if changes and not kwargs.get("raw"):
         record_event(
-            "user.changed",
+            AuditAction.USER_CHANGED,
             actor=None,
             actor_email="system",
             obj=instance,
@@ -106,7 +107,7 @@ def organisation_changed(
     changes = _changes(instance, ORGANISATION_FIELDS)
     if changes and not kwargs.get("raw"):
         record_event(
-            "organisation.changed",
+            AuditAction.ORGANISATION_CHANGED,
             actor=None,
             actor_email="system",
             obj=instance,

@@ -1,4 +1,5 @@
-"""Storing guidance packs: each version kept, unchanged, for the decisions that used it."""
+"""Storing guidance packs: each version kept, unchanged, for the decisions that used it,
+and which one is current (offered for new decisions)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from decisions.audit import record_event
-from decisions.guidance import PackError, pack_digest, read_pack_file
+from decisions.audit import AuditAction, record_event
+from decisions.guidance.schema import PackError, pack_digest, read_pack_file
 from decisions.models import GuidancePack, User
 
 
@@ -40,7 +41,7 @@ def pack_load_files(
         )
         if not existing:
             record_event(
-                "guidance.pack_loaded",
+                AuditAction.PACK_LOADED,
                 actor=actor,
                 obj=stored,
                 actor_email="system",
@@ -55,7 +56,7 @@ def pack_load_files(
         GuidancePack.objects.filter(is_current=True).update(is_current=False)
         GuidancePack.objects.filter(pk=newest.pk).update(is_current=True)
         record_event(
-            "guidance.pack_made_current",
+            AuditAction.PACK_MADE_CURRENT,
             actor=actor,
             obj=newest,
             actor_email="system",
@@ -63,3 +64,24 @@ def pack_load_files(
         )
         lines.append(f"current: {newest.title} (v{newest.version})")
     return lines
+
+
+class NoGuidancePack(Exception):
+    """No pack is current: new decisions cannot start until one is loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No guidance pack is loaded. Ask your administrator to run 'manage.py load_guidance'."
+        )
+
+
+def current_pack_or_none() -> GuidancePack | None:
+    return GuidancePack.objects.filter(is_current=True).order_by("-loaded_at").first()
+
+
+def current_pack() -> GuidancePack:
+    """The pack offered for new decisions; NoGuidancePack if none is loaded."""
+    pack = current_pack_or_none()
+    if pack is None:
+        raise NoGuidancePack()
+    return pack

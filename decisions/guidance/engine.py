@@ -2,7 +2,8 @@
 
 Pure Python with no Django imports, so the routing can be tested as a table of answers ->
 outcome and reused by the wizard, the PDF and the reports alike. The shape of a pack is
-documented in docs/guidance-packs.md; packs are parsed and validated by decisions.guidance.
+documented in docs/guidance-packs.md; packs are parsed and validated by
+decisions.guidance.schema.
 """
 
 from __future__ import annotations
@@ -127,6 +128,25 @@ class Walk:
             nodes.insert(self.outcome_at, self.outcome.id)
         return nodes
 
+    def is_open(self, step_id: str) -> bool:
+        """May this step be shown now: answered and on the path, or the next one to answer."""
+        return step_id in self.path or step_id == self.next_step
+
+    def _sequence(self) -> list[str]:
+        return self.nodes() + [self.next_step if self.next_step is not None else END]
+
+    def after(self, node: str) -> str:
+        """The node (step, outcome or END) that follows `node` on this walk."""
+        sequence = self._sequence()
+        return sequence[sequence.index(node) + 1] if node in sequence[:-1] else sequence[-1]
+
+    def before(self, node: str) -> str | None:
+        """The node met just before `node` (None at the start); for a node off the walk, the
+        last one met."""
+        sequence = self._sequence()
+        index = sequence.index(node) if node in sequence else len(sequence) - 1
+        return sequence[index - 1] if index > 0 else None
+
 
 def flat_answers(answers: Answers) -> dict[str, Any]:
     """Field name -> value, across all steps (field names are unique in a pack)."""
@@ -209,11 +229,7 @@ def dropped_steps(pack: Pack, answers: Answers) -> list[str]:
     Steps still reachable from the next unanswered step are kept: whether they apply is only
     known once that step is answered (changing "proactive" to "request" must not drop them all).
     """
-    result = walk(pack, answers)
-    keep = set(result.path)
-    if result.next_step is not None:
-        keep |= reachable(pack, result.next_step)
-    return [step_id for step_id in answers if step_id not in keep]
+    return dropped_from(pack, answers, walk(pack, answers))
 
 
 def reachable(pack: Pack, node: str) -> set[str]:
@@ -240,5 +256,12 @@ def node_after(pack: Pack, answers: Answers, step_id: str) -> str:
 
 def is_on_path(pack: Pack, answers: Answers, step_id: str) -> bool:
     """May this step be shown now: answered and on the path, or the next one to answer."""
-    result = walk(pack, answers)
-    return step_id in result.path or step_id == result.next_step
+    return walk(pack, answers).is_open(step_id)
+
+
+def dropped_from(pack: Pack, answers: Answers, result: Walk) -> list[str]:
+    """`dropped_steps` for answers already walked (saves walking them again)."""
+    keep = set(result.path)
+    if result.next_step is not None:
+        keep |= reachable(pack, result.next_step)
+    return [step_id for step_id in answers if step_id not in keep]

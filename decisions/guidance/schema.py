@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from decisions.flowchart import (
+from decisions.guidance.engine import (
     END,
     FIELD_KINDS,
     OUTCOME_KINDS,

@@ -1,4 +1,4 @@
-"""Reading the audit log for the lead's pages: who may see which events, filters, keyset pages.
+"""Reading the audit log for the lead's pages: filters, keyset pages, the CSV export.
 
 Pages go newest first and move with a cursor on the gap-free sequence number
 (`sequence < before`), never OFFSET, so page 20,000 costs what page 1 does. Every filter has
@@ -7,7 +7,6 @@ an index that ends in the sequence (decisions.models.AuditEvent.Meta.indexes).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,59 +17,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from decisions.audit import record_event
-from decisions.models import AuditEvent, Decision, Organisation, Role, User
+from decisions import access
+from decisions.audit.actions import AuditAction
+from decisions.audit.record import record_event
+from decisions.models import AuditEvent, Decision, Organisation, User
+from decisions.spreadsheets import csv_lines
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
-
-# Actions offered in the filter, with words for the page. Unknown actions show as they are.
-ACTIONS = {
-    "auth.signed_in": "Signed in",
-    "auth.signed_out": "Signed out",
-    "auth.sign_in_failed": "Failed sign-in",
-    "decision.started": "Decision started",
-    "decision.step_saved": "Answer saved",
-    "decision.submitted": "Decision submitted",
-    "decision.amendment_started": "Amendment started",
-    "decision.amended": "Decision amended (superseded)",
-    "decision.approved": "Decision approved",
-    "decision.returned": "Decision returned",
-    "decision.reconsidered": "Decision reconsidered",
-    "decision.viewed": "Record viewed",
-    "decision.pdf_downloaded": "PDF downloaded",
-    "decision.approve_refused": "Approval refused",
-    "decision.return_refused": "Return refused",
-    "decision.reconsider_refused": "Reconsideration refused",
-    "access.refused": "Access refused",
-    "audit.viewed": "Audit log viewed",
-    "audit.exported": "Audit log exported",
-    "audit.record_access_viewed": "Record access log viewed",
-    "audit.verified": "Audit log verified",
-    "user.created": "User created",
-    "user.changed": "User changed",
-    "user.password_reset": "Password reset",
-    "organisation.created": "Organisation created",
-    "organisation.changed": "Organisation changed",
-    "guidance.pack_loaded": "Guidance pack loaded",
-    "guidance.pack_made_current": "Guidance pack made current",
-}
-
-
-def action_label(action: str) -> str:
-    return ACTIONS.get(action, action)
-
-
-def visible_events(user: User) -> QuerySet[AuditEvent]:
-    """Leads see the events of their own organisation's people; administrators see all."""
-    events = AuditEvent.objects.order_by("-sequence")
-    if not user.is_active:
-        return events.none()
-    if user.role == Role.ADMIN:
-        return events
-    if user.role == Role.LEAD and user.organisation_id is not None:
-        return events.filter(organisation_id=user.organisation_id)
-    return events.none()
 
 
 @dataclass(frozen=True)
@@ -100,7 +54,7 @@ def _start_of(day: date) -> datetime:
 
 
 def filtered_events(user: User, filters: AuditFilters) -> QuerySet[AuditEvent]:
-    events = visible_events(user)
+    events = access.visible_events(user)
     if filters.person is not None:
         # By the address recorded with each event, which failed sign-ins carry too.
         events = events.filter(actor_email=filters.person.email)
@@ -119,7 +73,7 @@ def filtered_events(user: User, filters: AuditFilters) -> QuerySet[AuditEvent]:
     return events
 
 
-# Event times never go backwards (decisions.audit.record_event), so the events of a date
+# Event times never go backwards (decisions.audit.record.record_event), so the events of a date
 # range are a range of sequence numbers. Bounding the sequence too lets the page read only
 # that stretch of the sequence index instead of scanning back from the newest event.
 
@@ -188,15 +142,11 @@ def record_events(decision: Decision) -> QuerySet[AuditEvent]:
 
 
 @transaction.atomic
-def log_read(action: str, *, user: User, obj: Any = None, details: dict | None = None) -> None:
+def log_read(
+    action: AuditAction, *, user: User, obj: Any = None, details: dict | None = None
+) -> None:
     """Reading the audit log is itself an event: 'audit.viewed', 'audit.exported', ..."""
     record_event(action, actor=user, obj=obj, details=details)
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; a leading quote makes them text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 EXPORT_COLUMNS = [
@@ -218,16 +168,10 @@ EXPORT_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def export_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     """CSV lines for every event of a filtered view, read in keyset chunks (constant memory)."""
-    writer = csv.writer(_Echo())
     names = dict(Organisation.objects.values_list("pk", "name"))
-    yield writer.writerow(EXPORT_COLUMNS)
+    yield from csv_lines([EXPORT_COLUMNS])
     before: int | None = None
     while True:
         chunk = events if before is None else events.filter(sequence__lt=before)
@@ -250,7 +194,7 @@ def export_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
                 e.previous_hash,
                 e.hash,
             )
-            yield writer.writerow([_cell(v) for v in values])
+            yield from csv_lines([values])
         if len(rows) < EXPORT_CHUNK:
             return
         before = rows[-1].sequence
