@@ -130,9 +130,10 @@ run: sysdeps install ## Migrate, load guidance, seed demo users, serve on HOST:P
 
 # ----------------------------------------------------------------- test ----
 
-test: sysdeps chromium install ## makemigrations --check, ruff check, pytest (PYTEST_ARGS=...)
+test: sysdeps chromium install ## makemigrations --check, ruff check, import layers, pytest (PYTEST_ARGS=...)
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 e2e: sysdeps chromium install ## Browser tests only: pytest -m e2e (PYTEST_ARGS=...)
@@ -141,9 +142,10 @@ e2e: sysdeps chromium install ## Browser tests only: pytest -m e2e (PYTEST_ARGS=
 bench: sysdeps install ## Benchmarks: bench/run.py
 	$(BIN)/python bench/run.py
 
-lint: install ## ruff check + ruff format --check
+lint: install ## ruff check + ruff format --check + import layers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # ---------------------------------------------------------------- clean ----
 

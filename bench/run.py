@@ -10,7 +10,7 @@ decisions by bulk_create (not the services: they would take an hour), then measu
   * the PDF management report of the 100,000 (figures aggregated in the database);
   * record PDFs, per record, which is what a zip of records costs.
 
-These measurements set the cost model in decisions.exports (COST, BACKGROUND_SECONDS).
+These measurements set the cost model in decisions.reports.exports (COST, BACKGROUND_SECONDS).
 Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000.
 """
 
@@ -78,7 +78,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from decisions import exports, services  # noqa: E402
+from decisions import services  # noqa: E402
+from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.models import (  # noqa: E402
     Approval,
     Decision,
@@ -90,8 +91,8 @@ from decisions.models import (  # noqa: E402
     Status,
     User,
 )
-from decisions.guidance.store import pack_load_files  # noqa: E402
-from decisions.reports import ReportFilters, counted_decisions  # noqa: E402
+from decisions.reports import documents, exports  # noqa: E402
+from decisions.reports.filters import ReportFilters, counted_decisions  # noqa: E402
 from tests.factories import ROUTES  # noqa: E402
 
 OUTCOMES = list(ROUTES)
@@ -158,7 +159,7 @@ def csv_to_devnull(manager: User, filters: ReportFilters) -> int:
     decisions = counted_decisions(manager, filters)
     written = 0
     with open(os.devnull, "wb") as sink:
-        for chunk in exports.csv_chunks(decisions, aggregate_only=False):
+        for chunk in documents.csv_chunks(decisions, aggregate_only=False):
             written += sink.write(chunk)
     return written
 
@@ -209,7 +210,7 @@ def main() -> None:
     small_count = counted_decisions(manager, small).count()
     small_peak = traced_peak(csv_to_devnull, manager, small)
 
-    pdf_seconds, content = timed(exports.report_pdf, manager, year)
+    pdf_seconds, content = timed(documents.report_pdf, manager, year)
 
     made = []
     for outcome in ("share_without_consent", "share_with_consent", "do_not_share", "can_share") * 3:

@@ -211,4 +211,3 @@ def active_leads(organisation_id: int | None, *, besides: User | None = None) ->
     """The active safeguarding leads of an organisation (but `besides`), who sign off."""
     leads = User.objects.filter(organisation_id=organisation_id, role=Role.LEAD, is_active=True)
     return leads.exclude(pk=besides.pk) if besides is not None else leads
-

@@ -1,4 +1,7 @@
-"""Reads that views share: which decisions a user may see, and fetching one safely."""
+"""Reads that views share: a user's decisions, fetching one safely, the lead's queue.
+
+Who may see what is decided in decisions.access; these only shape the queries.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +10,20 @@ import uuid
 from django.db.models import QuerySet
 from django.http import Http404
 
+from decisions import access
 from decisions.audit import record_refusal
-from decisions.models import Decision, Role, User
-
-
-def visible_decisions(user: User) -> QuerySet[Decision]:
-    """Practitioners see their own; leads and managers their organisation's; admins all."""
-    decisions = Decision.objects.select_related("organisation", "created_by", "pack")
-    if not user.is_active:
-        return decisions.none()
-    if user.role == Role.ADMIN:
-        return decisions
-    if user.role in (Role.LEAD, Role.MANAGER):
-        return decisions.filter(organisation_id=user.organisation_id)
-    return decisions.filter(created_by=user, organisation_id=user.organisation_id)
+from decisions.models import Approval, Decision, User
 
 
 def own_decisions(user: User) -> QuerySet[Decision]:
     """What 'My decisions' lists: the user's own, newest change first."""
-    return visible_decisions(user).filter(created_by=user).order_by("-updated_at")
+    return access.visible_decisions(user).filter(created_by=user).order_by("-updated_at")
 
 
 def decision_for(user: User, public_id: uuid.UUID | str) -> Decision:
     """The decision if this user may see it; 404 otherwise, so nothing leaks that it exists."""
     try:
-        return visible_decisions(user).get(public_id=public_id)
+        return access.visible_decisions(user).get(public_id=public_id)
     except (Decision.DoesNotExist, ValueError) as exc:
         # Logged (and committed) although the request fails; the event holds only the id sent.
         record_refusal(
@@ -43,7 +35,7 @@ def decision_for(user: User, public_id: uuid.UUID | str) -> Decision:
 def own_editable_decision(user: User, public_id: uuid.UUID | str) -> Decision:
     """A decision the user may work on in the wizard: their own (404 for anyone else's)."""
     decision = decision_for(user, public_id)
-    if decision.created_by_id != user.pk:
+    if not access.is_decider(decision, user):
         record_refusal(
             user=user,
             reason="not_own_decision",
@@ -56,4 +48,20 @@ def own_editable_decision(user: User, public_id: uuid.UUID | str) -> Decision:
 
 def decision_versions(user: User, decision: Decision) -> list[Decision]:
     """Every version of a decision's reference that this user may see, oldest first."""
-    return list(visible_decisions(user).filter(reference=decision.reference).order_by("version"))
+    return list(
+        access.visible_decisions(user).filter(reference=decision.reference).order_by("version")
+    )
+
+
+def approval_queue(user: User) -> QuerySet[Decision]:
+    """Decisions awaiting this user's review, oldest submission first."""
+    return (
+        access.reviewable_decisions(user)
+        .select_related("organisation", "created_by")
+        .order_by("submitted_at")
+    )
+
+
+def recent_reviews(user: User) -> QuerySet[Approval]:
+    """Approvals and returns this user may see, newest first."""
+    return access.visible_reviews(user).select_related("decision", "record", "by").order_by("-at")

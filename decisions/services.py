@@ -7,6 +7,7 @@ tampered or out-of-order post reaches here and is refused with a DecisionRefused
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,9 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions import notifications
+from decisions import access, notifications
+from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
-from decisions.audit import record_event
+from decisions.guidance.store import current_pack
 from decisions.models import (
     Decision,
     DecisionRecord,
@@ -33,20 +35,8 @@ class DecisionRefused(Exception):
     """A write that must not happen, with a message fit to show the practitioner."""
 
 
-class NoGuidancePack(DecisionRefused):
-    pass
-
-
-def current_pack() -> GuidancePack:
-    pack = GuidancePack.objects.filter(is_current=True).order_by("-loaded_at").first()
-    if pack is None:
-        raise NoGuidancePack(
-            "No guidance pack is loaded. Ask your administrator to run 'manage.py load_guidance'."
-        )
-    return pack
-
-
-def _next_reference(year: int) -> str:
+def next_reference(year: int) -> str:
+    """The next ISG reference of the year; call inside the transaction that uses it."""
     ReferenceCounter.objects.get_or_create(year=year)
     # Update before reading: concurrent writers queue on the row (or SQLite's write lock).
     ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
@@ -54,17 +44,28 @@ def _next_reference(year: int) -> str:
     return f"ISG-{year}-{number:06d}"
 
 
+def check_may_change(
+    decision: Decision, user: User, *, verb: str, statuses: tuple[str, ...], status_message: str
+) -> None:
+    """Raise DecisionRefused unless `user` may `verb` the decision in its current status."""
+    problem = access.change_refusal(
+        decision, user, verb=verb, statuses=statuses, status_message=status_message
+    )
+    if problem:
+        raise DecisionRefused(problem)
+
+
 @transaction.atomic
 def decision_start(*, user: User, pack: GuidancePack | None = None) -> Decision:
     pack = pack or current_pack()
     decision = Decision.objects.create(
-        reference=_next_reference(timezone.now().year),
+        reference=next_reference(timezone.now().year),
         organisation=user.organisation,
         created_by=user,
         pack=pack,
     )
     record_event(
-        "decision.started",
+        AuditAction.DECISION_STARTED,
         actor=user,
         obj=decision,
         details={"pack": pack.pack_id, "pack_version": pack.version},
@@ -74,13 +75,14 @@ def decision_start(*, user: User, pack: GuidancePack | None = None) -> Decision:
 
 def _lock_editable(decision: Decision, user: User) -> Decision:
     locked = Decision.objects.select_for_update().get(pk=decision.pk)
-    if locked.created_by_id != user.pk:
-        raise DecisionRefused("Only the person who made this decision can change it.")
-    if locked.status not in EDITABLE:
-        raise DecisionRefused(
-            "This decision has been submitted and cannot be changed. "
-            "To correct it, start an amendment with a reason."
-        )
+    check_may_change(
+        locked,
+        user,
+        verb="change",
+        statuses=EDITABLE,
+        status_message="This decision has been submitted and cannot be changed. "
+        "To correct it, start an amendment with a reason.",
+    )
     return locked
 
 
@@ -92,18 +94,26 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Answered:
+    """What saving one step's answers did: the steps dropped, and the walk of the new answers."""
+
+    dropped: list[str]
+    walk: engine.Walk
+
+
 @transaction.atomic
 def decision_answer(
     *, decision: Decision, user: User, step_id: str, values: dict[str, Any]
-) -> list[str]:
-    """Save the answers to one step; returns the steps whose answers were dropped.
+) -> Answered:
+    """Save the answers to one step.
 
     Changing an answer can move the path: answers to steps no longer on it are discarded
     (and named in the audit event) so a record never carries answers the flowchart skipped.
     """
     decision = _lock_editable(decision, user)
     pack = decision.pack.pack
-    if step_id not in pack.steps or not engine.is_on_path(pack, decision.answers, step_id):
+    if step_id not in pack.steps or not engine.walk(pack, decision.answers).is_open(step_id):
         raise DecisionRefused("That question is not part of this decision yet.")
     step = pack.steps[step_id]
     expected = {f.name for f in step.fields}
@@ -111,27 +121,27 @@ def decision_answer(
         raise DecisionRefused("The answers sent do not match the question asked.")
     answers = dict(decision.answers)
     answers[step_id] = {name: _json_value(value) for name, value in values.items()}
-    dropped = engine.dropped_steps(pack, answers)
+    walk = engine.walk(pack, answers)
+    dropped = engine.dropped_from(pack, answers, walk)
     for gone in dropped:
         answers.pop(gone)
     decision.answers = answers
-    _refresh_summary(decision, pack)
+    refresh_summary(decision, walk)
     decision.save()
     record_event(
-        "decision.step_saved",
+        AuditAction.STEP_SAVED,
         actor=user,
         obj=decision,
         details={"step": step_id, "dropped": dropped},
     )
-    return dropped
+    return Answered(dropped=dropped, walk=walk)
 
 
-def _refresh_summary(decision: Decision, pack: engine.Pack) -> None:
-    """Copy the few columns lists and reports need out of the answers."""
+def refresh_summary(decision: Decision, walk: engine.Walk) -> None:
+    """Copy the few columns lists and reports need out of the answers and their walk."""
     values = engine.flat_answers(decision.answers)
     decision.case_reference = str(values.get("case_reference", ""))[:40]
     decision.subject_initials = str(values.get("initials", ""))[:5]
-    walk = engine.walk(pack, decision.answers)
     decision.outcome = walk.outcome.kind if walk.outcome else ""
     decision.needs_approval = walk.needs_approval
 
@@ -163,15 +173,15 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
     )
     decision.status = Status.AWAITING_APPROVAL if walk.needs_approval else Status.SUBMITTED
     decision.submitted_at = now
-    _refresh_summary(decision, pack)
+    refresh_summary(decision, walk)
     decision.save()
     if decision.amends_id:
         # Row locks before the audit append: the chain-head lock is always the last one taken.
         Decision.objects.select_for_update().get(pk=decision.amends_id)
     details = {"round": record.round, "outcome": record.outcome, "status": decision.status}
-    record_event("decision.submitted", actor=user, obj=decision, details=details)
+    record_event(AuditAction.DECISION_SUBMITTED, actor=user, obj=decision, details=details)
     if decision.amends_id and decision.status == Status.SUBMITTED:
-        _supersede(decision, user)
+        supersede(decision, user)
     if decision.status == Status.AWAITING_APPROVAL:
         # After commit, and robust: a mail outage must not undo or fail the submission.
         decision_id = decision.pk
@@ -179,30 +189,30 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
     return record
 
 
-def _supersede(amendment: Decision, user: User) -> None:
+def supersede(amendment: Decision, user: User) -> None:
     """An amendment that has taken effect replaces the version it corrects."""
     original = Decision.objects.select_for_update().get(pk=amendment.amends_id)
     original.status = Status.SUPERSEDED
     original.save(update_fields=["status", "updated_at"])
     record_event(
-        "decision.amended",
+        AuditAction.DECISION_AMENDED,
         actor=user,
         obj=original,
         details={"amendment": str(amendment.public_id), "version": amendment.version},
     )
 
 
-AMENDABLE = (Status.SUBMITTED, Status.APPROVED)
-
-
 @transaction.atomic
 def decision_amend(*, decision: Decision, user: User, reason: str) -> Decision:
     """Start a correction: a new version carrying the answers, linked to the original."""
     original = Decision.objects.select_for_update().get(pk=decision.pk)
-    if original.created_by_id != user.pk:
-        raise DecisionRefused("Only the person who made this decision can amend it.")
-    if original.status not in AMENDABLE:
-        raise DecisionRefused("Only a submitted decision that has taken effect can be amended.")
+    check_may_change(
+        original,
+        user,
+        verb="amend",
+        statuses=access.IN_EFFECT,
+        status_message="Only a submitted decision that has taken effect can be amended.",
+    )
     if original.amendments.filter(status__in=EDITABLE + (Status.AWAITING_APPROVAL,)).exists():
         raise DecisionRefused("An amendment to this decision is already in progress.")
     reason = reason.strip()
@@ -224,7 +234,7 @@ def decision_amend(*, decision: Decision, user: User, reason: str) -> Decision:
         needs_approval=original.needs_approval,
     )
     record_event(
-        "decision.amendment_started",
+        AuditAction.AMENDMENT_STARTED,
         actor=user,
         obj=amendment,
         details={"amends": str(original.public_id), "version": amendment.version},
@@ -234,9 +244,9 @@ def decision_amend(*, decision: Decision, user: User, reason: str) -> Decision:
 
 @transaction.atomic
 def decision_viewed(*, decision: Decision, user: User) -> None:
-    record_event("decision.viewed", actor=user, obj=decision)
+    record_event(AuditAction.DECISION_VIEWED, actor=user, obj=decision)
 
 
 @transaction.atomic
 def decision_pdf_downloaded(*, decision: Decision, user: User) -> None:
-    record_event("decision.pdf_downloaded", actor=user, obj=decision)
+    record_event(AuditAction.PDF_DOWNLOADED, actor=user, obj=decision)

@@ -16,53 +16,36 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from decisions import notifications
+from decisions import access, notifications
+from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
-from decisions.audit import record_event
-from decisions.models import Approval, Decision, ReviewAction, Role, Status, User
+from decisions.guidance.store import current_pack
+from decisions.models import Approval, Decision, ReviewAction, Status, User
 from decisions.models.decisions import EDITABLE
 from decisions.services import (
     DecisionRefused,
-    _next_reference,
-    _refresh_summary,
-    _supersede,
-    current_pack,
+    check_may_change,
+    next_reference,
+    refresh_summary,
+    supersede,
 )
 
 MAX_COMMENTS = 2000
 # Decisions that have taken effect, and so can be reconsidered with new information.
-RECONSIDERABLE = (Status.SUBMITTED, Status.APPROVED)
+RECONSIDERABLE = access.IN_EFFECT
 
 
-def _log_refusal(verb: str, decision: Decision, user: User, exc: DecisionRefused) -> None:
+def _log_refusal(action: AuditAction, decision: Decision, user: User, exc: Exception) -> None:
     with transaction.atomic():
-        record_event(
-            f"decision.{verb}_refused", actor=user, obj=decision, details={"reason": str(exc)}
-        )
+        record_event(action, actor=user, obj=decision, details={"reason": str(exc)})
 
 
 def _check_reviewer(decision: Decision, user: User) -> None:
-    if not user.has_role(Role.LEAD):
-        raise DecisionRefused("Only a safeguarding lead can approve or return a decision.")
-    if user.organisation_id != decision.organisation_id:
-        raise DecisionRefused(
-            "Only a safeguarding lead of the organisation that made this decision can approve "
-            "or return it."
-        )
-    record = decision.latest_record()
-    if decision.created_by_id == user.pk or (record and record.submitted_by_id == user.pk):
-        raise DecisionRefused(
-            "You cannot approve or return your own decision. Another safeguarding lead of your "
-            "organisation must review it."
-        )
-    if decision.status != Status.AWAITING_APPROVAL or record is None:
-        raise DecisionRefused(
-            f"This decision is not awaiting approval (its status is "
-            f"'{decision.get_status_display()}'), so nothing was changed."
-        )
+    problem = access.review_refusal(decision, user)
+    if problem:
+        raise DecisionRefused(problem)
 
 
 def _clean_comments(comments: str, *, required: bool) -> str:
@@ -95,7 +78,7 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
     decision.status = Status.APPROVED if takes_effect else Status.RETURNED
     decision.save(update_fields=["status", "updated_at"])
     record_event(
-        f"decision.{action.value}",
+        AuditAction.DECISION_APPROVED if takes_effect else AuditAction.DECISION_RETURNED,
         actor=user,
         obj=decision,
         details={
@@ -106,7 +89,7 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
         },
     )
     if takes_effect and decision.amends_id:
-        _supersede(decision, user)
+        supersede(decision, user)
     if not takes_effect:
         decision_id = decision.pk
         transaction.on_commit(lambda: notifications.decision_returned(decision_id), robust=True)
@@ -120,7 +103,7 @@ def decision_approve(*, decision: Decision, user: User, comments: str = "") -> A
             decision=decision, user=user, action=ReviewAction.APPROVED, comments=comments
         )
     except DecisionRefused as exc:
-        _log_refusal("approve", decision, user, exc)
+        _log_refusal(AuditAction.APPROVE_REFUSED, decision, user, exc)
         raise
 
 
@@ -131,7 +114,7 @@ def decision_return(*, decision: Decision, user: User, comments: str) -> Approva
             decision=decision, user=user, action=ReviewAction.RETURNED, comments=comments
         )
     except DecisionRefused as exc:
-        _log_refusal("return", decision, user, exc)
+        _log_refusal(AuditAction.RETURN_REFUSED, decision, user, exc)
         raise
 
 
@@ -167,12 +150,14 @@ def carried_answers(pack: engine.Pack, answers: Mapping[str, Mapping[str, Any]])
 @transaction.atomic
 def _reconsider(*, decision: Decision, user: User) -> Decision:
     original = Decision.objects.select_for_update().get(pk=decision.pk)
-    if original.created_by_id != user.pk:
-        raise DecisionRefused("Only the person who made this decision can reconsider it.")
-    if original.status not in RECONSIDERABLE:
-        raise DecisionRefused(
-            "Only a decision that has taken effect can be reconsidered with new information."
-        )
+    check_may_change(
+        original,
+        user,
+        verb="reconsider",
+        statuses=RECONSIDERABLE,
+        status_message="Only a decision that has taken effect can be reconsidered with new "
+        "information.",
+    )
     if original.reconsiderations.filter(status__in=EDITABLE).exists():
         raise DecisionRefused(
             "You have already started reconsidering this decision. Carry on with it from "
@@ -180,17 +165,17 @@ def _reconsider(*, decision: Decision, user: User) -> Decision:
         )
     pack = current_pack()
     reconsideration = Decision(
-        reference=_next_reference(timezone.now().year),
+        reference=next_reference(timezone.now().year),
         organisation=original.organisation,
         created_by=user,
         pack=pack,
         answers=carried_answers(pack.pack, original.answers),
         reconsiders=original,
     )
-    _refresh_summary(reconsideration, pack.pack)
+    refresh_summary(reconsideration, engine.walk(pack.pack, reconsideration.answers))
     reconsideration.save()
     record_event(
-        "decision.reconsidered",
+        AuditAction.DECISION_RECONSIDERED,
         actor=user,
         obj=original,
         details={
@@ -199,7 +184,7 @@ def _reconsider(*, decision: Decision, user: User) -> Decision:
         },
     )
     record_event(
-        "decision.started",
+        AuditAction.DECISION_STARTED,
         actor=user,
         obj=reconsideration,
         details={
@@ -216,37 +201,5 @@ def decision_reconsider(*, decision: Decision, user: User) -> Decision:
     try:
         return _reconsider(decision=decision, user=user)
     except DecisionRefused as exc:
-        _log_refusal("reconsider", decision, user, exc)
+        _log_refusal(AuditAction.RECONSIDER_REFUSED, decision, user, exc)
         raise
-
-
-# Reads for the lead's pages.
-
-
-def can_review(decision: Decision, user: User) -> bool:
-    """Whether to offer this user the approve/return form (the services check again)."""
-    return (
-        user.has_role(Role.LEAD)
-        and user.organisation_id == decision.organisation_id
-        and decision.created_by_id != user.pk
-        and decision.status == Status.AWAITING_APPROVAL
-    )
-
-
-def approval_queue(user: User) -> QuerySet[Decision]:
-    """Decisions awaiting approval that this user may see: a lead's organisation's, or all."""
-    decisions = Decision.objects.filter(status=Status.AWAITING_APPROVAL).select_related(
-        "organisation", "created_by"
-    )
-    if user.role == Role.LEAD:
-        decisions = decisions.filter(organisation_id=user.organisation_id)
-    elif user.role != Role.ADMIN:
-        return decisions.none()
-    return decisions.order_by("submitted_at")
-
-
-def recent_reviews(user: User) -> QuerySet[Approval]:
-    reviews = Approval.objects.select_related("decision", "record", "by").order_by("-at")
-    if user.role == Role.LEAD:
-        return reviews.filter(decision__organisation_id=user.organisation_id)
-    return reviews if user.role == Role.ADMIN else reviews.none()

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from decisions.models import AuditEvent, Role
 from decisions.guidance.store import pack_load_files
+from decisions.models import AuditEvent, Role
 from tests.factories import OrganisationFactory, UserFactory
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import factory
 
 from decisions.models import Approval, Decision, DecisionRecord, GuidancePack, ReviewAction, Status
-from decisions.reports import ReportFilters
+from decisions.reports.filters import ReportFilters
 from decisions.snapshot import build_snapshot
 from tests.factories import ROUTES, OrganisationFactory, UserFactory
 

@@ -14,16 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from decisions import services
-from decisions.audit import (
-    GENESIS_HASH,
-    RequestMeta,
-    current_request,
-    event_hash,
-    record_event,
-    verify_chain,
-)
-from decisions.models import AuditChainHead, AuditEvent, Organisation, Role
+from decisions.audit import RequestMeta, current_request, record_event, verify_chain
+from decisions.audit.record import GENESIS_HASH, event_hash
 from decisions.guidance.store import pack_load_files
+from decisions.models import AuditChainHead, AuditEvent, Organisation, Role
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, answered_decision
 
@@ -116,7 +110,7 @@ def test_the_chain_head_follows_the_newest_event(practitioner):
 def test_an_event_is_never_timed_before_the_one_before_it(practitioner, monkeypatch):
     first = record_event("test.first", actor=practitioner)
     monkeypatch.setattr(
-        "decisions.audit.timezone.now", lambda: first.created_at - timedelta(minutes=5)
+        "decisions.audit.record.timezone.now", lambda: first.created_at - timedelta(minutes=5)
     )
     second = record_event("test.clock_stepped_back", actor=practitioner)
     assert second.created_at == first.created_at

@@ -1,5 +1,6 @@
-"""Exports (decisions.exports): the CSV parsed with the csv module, the PDF report opened with
-pypdf, the zip of record PDFs, and long exports run as background tasks."""
+"""Exports (decisions.reports: exports, documents, tasks): the CSV parsed with the csv module,
+the PDF report opened with pypdf, the zip of record PDFs, and long exports run as background
+tasks."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from django.core.management import call_command
 from django_tasks_db.management.commands import db_worker
 from pypdf import PdfReader
 
-from decisions import exports
 from decisions.models import AuditEvent, Decision, Export, ExportKind, ExportStatus, Role, Status
-from decisions.reports import counted_decisions
+from decisions.reports import documents, exports, tasks
+from decisions.reports.filters import counted_decisions
 from tests.factories import UserFactory, answered_decision
 from tests.reports_data import (  # noqa: F401 - fixed_set is a fixture
     PERIOD,
@@ -57,7 +58,7 @@ def partnership_manager(org):
 
 
 def csv_text(decisions_qs, *, aggregate_only: bool = False) -> str:
-    return b"".join(exports.csv_chunks(decisions_qs, aggregate_only=aggregate_only)).decode()
+    return b"".join(documents.csv_chunks(decisions_qs, aggregate_only=aggregate_only)).decode()
 
 
 def parse(text: str) -> list[dict[str, str]]:
@@ -76,7 +77,7 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_the_csv_starts_with_a_utf8_byte_order_mark_for_excel(decisions, manager, own):
-    first = next(iter(exports.csv_chunks(counted_decisions(manager, own), aggregate_only=False)))
+    first = next(iter(documents.csv_chunks(counted_decisions(manager, own), aggregate_only=False)))
     assert first.startswith("\ufeff".encode())
 
 
@@ -147,11 +148,11 @@ def test_a_partnership_csv_has_no_names_or_case_references(decisions, partnershi
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_a_cell_that_starts_like_a_formula_is_defused(start):
-    assert exports.defuse(f"{start}SUM(A1:A9)") == f"'{start}SUM(A1:A9)"
+    assert documents.defuse(f"{start}SUM(A1:A9)") == f"'{start}SUM(A1:A9)"
 
 
 def test_an_ordinary_cell_is_left_alone():
-    assert exports.defuse("Children's social care") == "Children's social care"
+    assert documents.defuse("Children's social care") == "Children's social care"
 
 
 def test_a_formula_typed_as_a_recipient_reaches_the_csv_defused(org, practitioner, manager, own):
@@ -183,7 +184,7 @@ def test_the_csv_streams_in_chunks_rather_than_one_string(org, practitioner, man
         )
         for n in range(1, 451)
     )
-    chunks = list(exports.csv_chunks(counted_decisions(manager, own), aggregate_only=False))
+    chunks = list(documents.csv_chunks(counted_decisions(manager, own), aggregate_only=False))
     assert len(chunks) == 3  # 451 lines (with the header), 200 lines a chunk
     assert len(parse(b"".join(chunks).decode())) == 450
 
@@ -193,7 +194,7 @@ def test_the_csv_streams_in_chunks_rather_than_one_string(org, practitioner, man
 
 @pytest.fixture
 def report_text(decisions, manager, own) -> str:
-    return pdf_text(exports.report_pdf(manager, own))
+    return pdf_text(documents.report_pdf(manager, own))
 
 
 def test_the_pdf_report_cover_gives_the_period_and_the_filters(report_text):
@@ -215,7 +216,7 @@ def test_the_pdf_report_has_the_totals(report_text):
 
 
 def test_every_pdf_page_is_marked_official_sensitive_and_numbered(decisions, manager, own):
-    pages = PdfReader(io.BytesIO(exports.report_pdf(manager, own))).pages
+    pages = PdfReader(io.BytesIO(documents.report_pdf(manager, own))).pages
     for number, page in enumerate(pages, start=1):
         text = page.extract_text()
         assert "OFFICIAL-SENSITIVE" in text
@@ -227,7 +228,7 @@ def test_the_pdf_report_has_the_monthly_rates(report_text):
 
 
 def test_a_partnership_pdf_shows_small_counts_as_fewer_than_5(decisions, partnership_manager):
-    text = pdf_text(exports.report_pdf(partnership_manager, PERIOD))
+    text = pdf_text(documents.report_pdf(partnership_manager, PERIOD))
     assert "Decisions 15" in text
     assert "Do not share fewer than 5" in text
 
@@ -241,7 +242,7 @@ def test_the_records_zip_holds_each_decisions_record_pdf(practitioner, manager):
     today = made[0].submitted_at.date()
     filters = replace(PERIOD, date_from=today, date_to=today, organisation=manager.organisation)
     target = io.BytesIO()
-    exports.write_records_zip(counted_decisions(manager, filters), target)
+    documents.write_records_zip(counted_decisions(manager, filters), target)
     archive = zipfile.ZipFile(target)
     assert sorted(archive.namelist()) == sorted(f"{d.reference}-v1.pdf" for d in made)
     first = archive.read(f"{made[0].reference}-v1.pdf")
@@ -251,7 +252,7 @@ def test_the_records_zip_holds_each_decisions_record_pdf(practitioner, manager):
 def test_a_partnership_manager_cannot_export_the_records_of_all_organisations(
     decisions, partnership_manager
 ):
-    with pytest.raises(exports.ExportRefused):
+    with pytest.raises(documents.ExportRefused):
         exports.export_start(user=partnership_manager, filters=PERIOD, kind=ExportKind.RECORDS)
 
 
@@ -306,14 +307,14 @@ def test_a_long_export_is_queued_and_built_by_its_task(decisions, manager, own, 
     export = exports.export_start(user=manager, filters=own, kind=ExportKind.CSV)
     export.refresh_from_db()
     assert export.status == ExportStatus.READY
-    assert len(parse(exports.export_path(export).read_text(encoding="utf-8"))) == 14
+    assert len(parse(tasks.export_path(export).read_text(encoding="utf-8"))) == 14
 
 
 def test_a_background_csv_is_the_same_as_a_direct_one(decisions, manager, own, long_exports):
     export = exports.export_start(user=manager, filters=own, kind=ExportKind.CSV)
     export.refresh_from_db()
-    direct = exports.csv_chunks(counted_decisions(manager, own), aggregate_only=False)
-    assert exports.export_path(export).read_bytes() == b"".join(direct)
+    direct = documents.csv_chunks(counted_decisions(manager, own), aggregate_only=False)
+    assert tasks.export_path(export).read_bytes() == b"".join(direct)
 
 
 def test_a_background_export_records_its_request_and_its_completion(
@@ -340,7 +341,7 @@ def test_a_queued_export_fails_if_its_owner_can_no_longer_run_reports(
     settings.TASKS = DATABASE
     export = exports.export_start(user=manager, filters=own, kind=ExportKind.CSV)
     type(manager).objects.filter(pk=manager.pk).update(role=Role.PRACTITIONER)
-    exports.build_export.call(export.pk)
+    tasks.build_export.call(export.pk)
     export.refresh_from_db()
     assert export.status == ExportStatus.FAILED
 
@@ -370,7 +371,7 @@ def test_a_task_for_an_export_already_started_does_nothing(
     settings.TASKS = DATABASE
     export = exports.export_start(user=manager, filters=own, kind=ExportKind.CSV)
     Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
-    assert exports.build_export.call(export.pk) == "skipped"
+    assert tasks.build_export.call(export.pk) == "skipped"
 
 
 def test_a_period_with_no_decisions_still_exports_a_header(manager):

@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
-from decisions.middleware import client_ip
+from decisions.audit.middleware import client_ip
 
 
 def test_without_trusted_proxies_the_socket_address_is_used():

@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from decisions import exports
 from decisions.models import AuditEvent, Export, ExportStatus, Role
+from decisions.reports import exports
 from tests.conftest import client_for
 from tests.factories import UserFactory, answered_decision
 

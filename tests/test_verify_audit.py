@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command, execute_from_command_line
 from django.db import connection
 
-from decisions.audit import event_hash, record_event, verify_chain
+from decisions.audit import record_event, verify_chain
+from decisions.audit.record import event_hash
 from decisions.models import AuditEvent, AuditVerification
 
 pytestmark = pytest.mark.django_db

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 from decisions.audit.record import RequestMeta, current_request
 
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address; behind N trusted proxies, the Nth X-Forwarded-For hop from the right.
 

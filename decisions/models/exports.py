@@ -24,7 +24,7 @@ class ExportStatus(models.TextChoices):
 class Export(models.Model):
     """One export too big to build while the manager waits; built by a background task.
 
-    The file lives on disk under decisions.exports.exports_dir(), named by `public_id` only,
+    The file lives on disk under decisions.reports.tasks.exports_dir(), named by `public_id` only,
     so neither its path nor its URL carries personal data. Only its owner may download it.
     """
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from decisions.audit_log import action_label as _action_label
+from decisions.audit.actions import action_label as _action_label
 from decisions.models import Role
 
 register = template.Library()

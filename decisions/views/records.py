@@ -8,13 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from decisions import pdf, selectors, services
-from decisions.forms import AmendmentForm
+from decisions import access, pdf, selectors, services
+from decisions.access import DECIDERS, RECORD_READERS
+from decisions.forms.wizard import AmendmentForm
 from decisions.models import Role, Status
-from decisions.views.access import DECIDERS, role_required
-from decisions.views.wizard import resume_url
-
-RECORD_READERS = (Role.PRACTITIONER, Role.LEAD, Role.MANAGER, Role.ADMIN)
+from decisions.navigation import resume_url
+from decisions.views.guards import role_required
 
 
 @login_required
@@ -60,8 +59,7 @@ def record(request: HttpRequest, public_id: str) -> HttpResponse:
         "latest": records[0] if records else None,
         "earlier_rounds": records[1:],
         "versions": selectors.decision_versions(request.user, decision),
-        "can_amend": decision.created_by_id == request.user.pk
-        and decision.status in services.AMENDABLE,
+        "can_amend": access.may_amend(decision, request.user),
     }
     return render(request, "decisions/record.html", context)
 

@@ -1,7 +1,7 @@
 """Manager pages: decision reports with charts, and their exports (CSV, PDF, record zips).
 
-Views are thin: decisions.reports counts, decisions.charts draws, decisions.exports writes
-(with its audit events). Filters travel in the query string (dates, an organisation's slug,
+Views are thin: decisions.reports counts (figures), draws (charts) and exports (with its audit
+events). Filters travel in the query string (dates, an organisation's slug,
 choice values: no personal data); exports are POSTs because they are recorded.
 """
 
@@ -11,16 +11,18 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_POST
 
-from decisions import charts, exports
-from decisions.forms_reports import ReportFilterForm, form_for
-from decisions.models import Export, ExportKind, ExportStatus, Role
-from decisions.reports import build_report, describe_duration, is_aggregate_only
-from decisions.views.access import role_required
-
-REPORTERS = (Role.MANAGER, Role.ADMIN)
+from decisions import access
+from decisions.access import REPORTERS
+from decisions.forms.reports import ReportFilterForm, form_for
+from decisions.models import Export, ExportKind, ExportStatus
+from decisions.reports import charts, exports
+from decisions.reports.documents import CONTENT_TYPES, ExportRefused
+from decisions.reports.figures import build_report, describe_duration
+from decisions.reports.filters import is_aggregate_only
+from decisions.reports.tasks import export_path
+from decisions.views.guards import role_required
 
 
 class ExportForm(forms.Form):
@@ -35,7 +37,7 @@ class ExportForm(forms.Form):
 
 def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> HttpResponse:
     """The reports page: the filters, and the figures when the filters are valid."""
-    context: dict = {"form": form, "exports": exports.visible_exports(request.user)[:5]}
+    context: dict = {"form": form, "exports": access.visible_exports(request.user)[:5]}
     if form.is_valid() and status == 200:
         filters = form.filters()
         report = build_report(request.user, filters)
@@ -71,7 +73,7 @@ def export(request: HttpRequest) -> HttpResponse:
         result = exports.export_start(
             user=request.user, filters=form.filters(), kind=choice.cleaned_data["kind"]
         )
-    except exports.ExportRefused as exc:
+    except ExportRefused as exc:
         form.add_error(None, str(exc))
         return _page(request, form, status=400)
     if isinstance(result, Export):
@@ -91,14 +93,14 @@ def export(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "reports/exports.html", {"exports": exports.visible_exports(request.user)[:50]}
+        request, "reports/exports.html", {"exports": access.visible_exports(request.user)[:50]}
     )
 
 
 @role_required(*REPORTERS)
 @require_GET
 def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
-    export = get_object_or_404(exports.visible_exports(request.user), public_id=public_id)
+    export = get_object_or_404(access.visible_exports(request.user), public_id=public_id)
     return render(
         request,
         "reports/export.html",
@@ -113,8 +115,8 @@ def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
 @role_required(*REPORTERS)
 @require_GET
 def export_download(request: HttpRequest, public_id: str) -> HttpResponse:
-    export = get_object_or_404(exports.visible_exports(request.user), public_id=public_id)
-    path_ = exports.export_path(export) if export.is_ready else None
+    export = get_object_or_404(access.visible_exports(request.user), public_id=public_id)
+    path_ = export_path(export) if export.is_ready else None
     if path_ is None or not path_.is_file():
         messages.warning(request, "This export is not ready to download.")
         return redirect("report_export", export.public_id)
@@ -123,18 +125,7 @@ def export_download(request: HttpRequest, public_id: str) -> HttpResponse:
         path_.open("rb"),
         as_attachment=True,
         filename=exports.stored_download_name(export),
-        content_type=exports.CONTENT_TYPES[ExportKind(export.kind)],
+        content_type=CONTENT_TYPES[ExportKind(export.kind)],
     )
     response["Cache-Control"] = "no-store"
     return response
-
-
-urlpatterns: list[URLPattern] = [
-    path("reports/", index, name="reports"),
-    path("reports/export/", export, name="report_export_start"),
-    path("reports/exports/", export_list, name="report_exports"),
-    path("reports/exports/<uuid:public_id>/", export_status, name="report_export"),
-    path(
-        "reports/exports/<uuid:public_id>/download/", export_download, name="report_export_download"
-    ),
-]

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 
-from decisions.audit import record_event
+from decisions.audit import AuditAction, record_event
 from decisions.models import Organisation, Role, User
 
 DEMO_ORGANISATION = "Leicester City Council"
@@ -52,7 +52,7 @@ def load_organisations() -> int:
         if was_created:
             created += 1
             record_event(
-                "organisation.created",
+                AuditAction.ORGANISATION_CREATED,
                 actor=None,
                 actor_email="system",
                 obj=org,
@@ -87,7 +87,7 @@ class Command(BaseCommand):
             )
             user.set_password(password)
             user.save()
-            action = "user.created" if was_created else "user.password_reset"
+            action = AuditAction.USER_CREATED if was_created else AuditAction.PASSWORD_RESET
             record_event(
                 action,
                 actor=None,

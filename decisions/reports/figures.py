@@ -1,16 +1,12 @@
-"""Report figures: which decisions count, and the numbers boards and inspections ask for.
-
-What counts: every submitted version of a decision (submitted_at set: awaiting approval,
-returned, approved, submitted or superseded), dated by its latest submission, in UK time.
-Drafts never count. An amendment is a version of its own, so it counts as a decision and
-again under "amendments".
+"""Report figures: the numbers boards and inspections ask for, counted in the database.
 
 Counting happens in the database (GROUP BY and conditional COUNTs over the answers JSON),
 so a report over 100,000 decisions reads a few hundred rows, not the decisions. Only the
 sign-off times come back to Python, because SQLite has no percentile function.
 
 When a report covers organisations other than the manager's own (partnership managers),
-figures are aggregates only, with small numbers hidden (decisions.suppression).
+figures are aggregates only, with small numbers hidden (decisions.reports.suppression).
+Which decisions count is decided in decisions.reports.filters.
 """
 
 from __future__ import annotations
@@ -18,19 +14,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
-from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, TextField
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Lower, Trim, TruncMonth
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower, Trim, TruncMonth
 from django.utils import timezone
 
-from decisions.models import Decision, GuidancePack, Organisation, Role, Status, User
+from decisions.models import Decision, User
 from decisions.models.approvals import Approval, ReviewAction
 from decisions.models.decisions import OutcomeKind
-from decisions.suppression import (
+from decisions.reports.fields import answer, choice_options, contains, with_multi_answers
+from decisions.reports.filters import (
+    ReportFilters,
+    counted_decisions,
+    is_aggregate_only,
+    months_between,
+)
+from decisions.reports.suppression import (
     FEWER_THAN,
     NOT_SHOWN,
     SMALL_NUMBER,
@@ -40,200 +41,7 @@ from decisions.suppression import (
     single,
 )
 
-ALL = "all"
 TOP_RECIPIENTS = 10
-
-# Where each reported answer lives in Decision.answers ({step: {field: value}}). Field names
-# are unique within a pack and every shipped edition stores them in the same step
-# (tests/test_reports.py checks this against the packs).
-ANSWER_STEPS = {
-    "direction": "context",
-    "concern_level": "concern",
-    "purpose_categories": "purpose",
-    "consent": "consent",
-    "lawful_reason": "lawful_reason",
-    "gdpr_article6": "data_protection_basis",
-    "special_category_condition": "data_protection_basis",
-    "recipient_org": "recipient",
-    "method": "method",
-    "share_date": "share_date",
-}
-MULTI_VALUED = ("purpose_categories", "lawful_reason")
-
-
-def answer(name: str) -> Cast:
-    """An answer as text in SQL; a list (checkboxes) comes back as its JSON text.
-
-    The cast makes comparisons plain text ones: on SQLite, Django compares a bare key
-    transform with JSON_EXTRACT(value), which fails on values that are not JSON.
-    """
-    return Cast(KT(f"answers__{ANSWER_STEPS[name]}__{name}"), output_field=TextField())
-
-
-def _contains(name: str, value: str) -> Q:
-    # A checkbox answer is a JSON list of plain choice values; quoting the value matches one
-    # whole element, on PostgreSQL and SQLite alike.
-    return Q(**{f"_{name}__contains": f'"{value}"'})
-
-
-def with_multi_answers(decisions: QuerySet[Decision]) -> QuerySet[Decision]:
-    return decisions.annotate(**{f"_{name}": answer(name) for name in MULTI_VALUED})
-
-
-# ---------------------------------------------------------------- labels ----
-
-
-def _current_pack() -> GuidancePack | None:
-    return GuidancePack.objects.filter(is_current=True).order_by("-loaded_at").first()
-
-
-# The pack words these as the practitioner's answer ("I want to share information on my
-# own initiative"); a report needs a column heading's worth.
-SHORT_LABELS = {
-    "direction": {"proactive": "Proactive", "request": "Response to a request"},
-}
-
-
-def choice_options(name: str) -> list[tuple[str, str]]:
-    """(value, label) of an answer's choices, as worded in the current guidance pack."""
-    stored = _current_pack()
-    if stored is None:
-        return []
-    try:
-        choices = stored.pack.field(name).choices
-    except KeyError:
-        return []
-    short = SHORT_LABELS.get(name, {})
-    return [(c.value, short.get(c.value, c.label)) for c in choices]
-
-
-class Labels:
-    """Choice labels of the current pack, looked up once per report or export."""
-
-    def __init__(self) -> None:
-        self._by_field = {name: dict(choice_options(name)) for name in ANSWER_STEPS}
-        self._by_field["outcome"] = dict(OutcomeKind.choices)
-        self._by_field["status"] = dict(Status.choices)
-
-    def __call__(self, name: str, value: Any) -> str:
-        if value in (None, ""):
-            return ""
-        if isinstance(value, list):
-            return "; ".join(self(name, v) for v in value)
-        return self._by_field.get(name, {}).get(str(value), str(value))
-
-
-# --------------------------------------------------------------- filters ----
-
-
-@dataclass(frozen=True)
-class ReportFilters:
-    date_from: date
-    date_to: date
-    organisation: Organisation | None = None  # None: every organisation the user may see
-    purpose: str = ""
-    outcome: str = ""
-    lawful_reason: str = ""
-    direction: str = ""
-    status: str = ""
-
-    CHOICES = ("purpose", "outcome", "lawful_reason", "direction", "status")
-
-    def to_json(self) -> dict[str, str]:
-        """As stored with an export and in its audit event."""
-        data = {
-            "date_from": self.date_from.isoformat(),
-            "date_to": self.date_to.isoformat(),
-            "organisation": self.organisation.slug if self.organisation else ALL,
-        }
-        data.update({name: getattr(self, name) for name in self.CHOICES})
-        return data
-
-    def form_data(self) -> dict[str, str]:
-        return form_data(self.to_json())
-
-    def start(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.date_from, time.min))
-
-    def end(self) -> datetime:
-        """The first moment after the period (the end date is included)."""
-        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
-
-    def described(self) -> list[tuple[str, str]]:
-        """(filter, value in words) for the page, the PDF cover and exports."""
-        labels = Labels()
-        rows = [
-            ("Period", f"{self.date_from:%-d %B %Y} to {self.date_to:%-d %B %Y}"),
-            ("Organisation", self.organisation.name if self.organisation else "All organisations"),
-        ]
-        names = {
-            "purpose": ("Purpose", "purpose_categories"),
-            "outcome": ("Outcome", "outcome"),
-            "lawful_reason": ("Lawful reason", "lawful_reason"),
-            "direction": ("Direction", "direction"),
-            "status": ("Status", "status"),
-        }
-        for attr, (title, field_name) in names.items():
-            value = getattr(self, attr)
-            rows.append((title, labels(field_name, value) if value else "Any"))
-        return rows
-
-
-def form_data(stored: dict[str, str]) -> dict[str, str]:
-    """Stored filters (ReportFilters.to_json) as the filter form receives them: a date is
-    three inputs, day, month and year."""
-    data = {k: v for k, v in stored.items() if k not in ("date_from", "date_to")}
-    for name in ("date_from", "date_to"):
-        day = date.fromisoformat(stored[name])
-        data.update(
-            {f"{name}_0": str(day.day), f"{name}_1": str(day.month), f"{name}_2": str(day.year)}
-        )
-    return data
-
-
-def reportable_organisations(user: User) -> QuerySet[Organisation]:
-    """Managers report on their own organisation; partnership managers and admins on any."""
-    if not user.is_active or user.role not in (Role.MANAGER, Role.ADMIN):
-        return Organisation.objects.none()
-    if user.role == Role.ADMIN or user.partnership_wide:
-        return Organisation.objects.all()
-    return Organisation.objects.filter(pk=user.organisation_id)
-
-
-def is_aggregate_only(user: User, filters: ReportFilters) -> bool:
-    """Aggregates only (no references, names, small counts) beyond the user's organisation."""
-    if user.role == Role.ADMIN or not user.partnership_wide:
-        return False  # admins see everything; a manager's reports never leave their own
-    return filters.organisation is None or filters.organisation.pk != user.organisation_id
-
-
-def counted_decisions(user: User, filters: ReportFilters) -> QuerySet[Decision]:
-    """The submitted decisions a report counts, after the filters."""
-    decisions = Decision.objects.filter(
-        submitted_at__isnull=False,
-        submitted_at__gte=filters.start(),
-        submitted_at__lt=filters.end(),
-        organisation__in=reportable_organisations(user),
-    )
-    if filters.organisation is not None:
-        decisions = decisions.filter(organisation=filters.organisation)
-    for name in ("outcome", "status"):
-        if getattr(filters, name):
-            decisions = decisions.filter(**{name: getattr(filters, name)})
-    if filters.direction:
-        decisions = decisions.alias(_direction=answer("direction")).filter(
-            _direction=filters.direction
-        )
-    if filters.purpose or filters.lawful_reason:
-        decisions = with_multi_answers(decisions)
-        if filters.purpose:
-            decisions = decisions.filter(_contains("purpose_categories", filters.purpose))
-        if filters.lawful_reason:
-            decisions = decisions.filter(_contains("lawful_reason", filters.lawful_reason))
-    return decisions.order_by()
-
-
-# ------------------------------------------------------------- sign-off ----
 
 
 def approved_at() -> Subquery:
@@ -339,14 +147,6 @@ class Report:
         return [f for f in self.by_outcome if f.key in wanted]
 
 
-def months_between(start: date, end: date) -> list[date]:
-    months, current = [], start.replace(day=1)
-    while current <= end:
-        months.append(current)
-        current = (current + timedelta(days=32)).replace(day=1)
-    return months
-
-
 def _month_of(value: date | datetime) -> date:
     if isinstance(value, datetime):
         value = timezone.localtime(value) if timezone.is_aware(value) else value
@@ -417,7 +217,7 @@ def _multi_choice(
         return []
     counts = with_multi_answers(decisions).aggregate(
         **{
-            f"n{i}": Count("id", filter=_contains(name, value))
+            f"n{i}": Count("id", filter=contains(name, value))
             for i, (value, _) in enumerate(options)
         }
     )

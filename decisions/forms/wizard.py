@@ -11,26 +11,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from crispy_forms_gds.choices import Choice
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Button, Field, Layout, Size
 from django import forms
-from django.core.exceptions import ValidationError
 
+from decisions.forms.fields import RealDateField, has_control_characters
 from decisions.guidance import engine
 
 # Dates further than this from today are almost certainly typing mistakes.
 DATE_WINDOW = timedelta(days=366 * 10)
-
-
-class RealDateField(DateInputField):
-    """A GOV.UK date input that refuses impossible dates (31 February, a 20-digit day) plainly."""
-
-    def compress(self, data_list: Any) -> date | None:
-        try:
-            return super().compress(data_list)
-        except (ValidationError, OverflowError, ValueError) as exc:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
 def _choices(field: engine.Field) -> list[Choice]:
@@ -127,10 +116,11 @@ class StepForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        for name, value in cleaned.items():
+        # A list: add_error() removes the field from cleaned_data while we look at it.
+        for name, value in list(cleaned.items()):
             if isinstance(value, date) and abs(value - date.today()) > DATE_WINDOW:
                 self.add_error(name, "Enter a date within ten years of today")
-            if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\r\n\t" for ch in value):
+            elif has_control_characters(value):
                 self.add_error(name, "Remove the control characters from this answer")
         return cleaned
 

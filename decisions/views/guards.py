@@ -1,4 +1,7 @@
-"""Who may call a view: signed in, active, in an organisation, with one of the given roles."""
+"""The guard on every view: signed in, active, in an organisation, with one of the given roles.
+
+The rule itself is decisions.access.page_refusal; this turns a refusal into a logged 403.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,16 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
+from decisions import access
 from decisions.audit import record_refusal
-from decisions.models import Role
 
 View = Callable[..., HttpResponse]
 
-DECIDERS = (Role.PRACTITIONER, Role.LEAD)
+MESSAGES = {
+    "role": "Your role does not give you access to this page.",
+    "no_organisation": "Your account is not linked to an organisation.",
+}
 
 
 def role_required(*roles: str) -> Callable[[View], View]:
@@ -26,13 +31,10 @@ def role_required(*roles: str) -> Callable[[View], View]:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            user = request.user
-            if user.role not in roles:  # type: ignore[union-attr]
-                _refused(request, "role")
-                raise PermissionDenied("Your role does not give you access to this page.")
-            if user.role != Role.ADMIN and user.organisation_id is None:  # type: ignore[union-attr]
-                _refused(request, "no_organisation")
-                raise PermissionDenied("Your account is not linked to an organisation.")
+            reason = access.page_refusal(request.user, roles)  # type: ignore[arg-type]
+            if reason:
+                refused(request, reason)
+                raise PermissionDenied(MESSAGES[reason])
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -40,15 +42,9 @@ def role_required(*roles: str) -> Callable[[View], View]:
     return decorator
 
 
-def _refused(request: HttpRequest, reason: str) -> None:
+def refused(request: HttpRequest, reason: str) -> None:
     """Log a refusal (committed on its own) naming the page by its URL name, never its path."""
     match = request.resolver_match
     view = match.view_name if match else ""
     user = request.user if request.user.is_authenticated else None
     record_refusal(user=user, reason=reason, details={"view": view})  # type: ignore[arg-type]
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """settings.CSRF_FAILURE_VIEW: a form sent without its security token is refused and logged."""
-    _refused(request, "csrf")
-    return render(request, "403_csrf.html", status=403)

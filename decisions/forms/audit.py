@@ -1,64 +1,21 @@
-"""Forms for the lead's pages: approve or return a decision, and filter the audit log."""
+"""The audit log's filters (GET), for leads and administrators."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fieldset, Layout, Size
 from django import forms
 
-from decisions.audit_log import ACTIONS, AuditFilters
-from decisions.models import Organisation, ReviewAction, Role, User
-from decisions.signoff import MAX_COMMENTS
+from decisions import access
+from decisions.audit.actions import AuditAction
+from decisions.audit.queries import AuditFilters
+from decisions.forms.fields import RealDateField
+from decisions.models import Organisation, User
 
 REFERENCE = re.compile(r"ISG-\d{4}-\d{6}", re.IGNORECASE)
-
-
-def _no_control_characters(form: forms.Form, name: str) -> None:
-    value = form.cleaned_data.get(name)
-    if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\r\n\t" for ch in value):
-        form.add_error(name, "Remove the control characters from your comments")
-
-
-class ReviewForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label="What is your decision?",
-        choices=[
-            (ReviewAction.APPROVED.value, "Approve it: the decision takes effect"),
-            (ReviewAction.RETURNED.value, "Return it to the decider for changes"),
-        ],
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select whether you approve or return the decision"},
-    )
-    comments = forms.CharField(
-        label="Comments",
-        help_text="Needed if you return it: say what the decider should change. Comments are "
-        "kept with the record and shown on its PDF.",
-        required=False,
-        max_length=MAX_COMMENTS,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={"max_length": f"Comments must be {MAX_COMMENTS} characters or fewer"},
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True  # the page's <form> has its token
-        self.helper.layout = Layout(
-            Field.radios("outcome", legend_size=Size.MEDIUM),
-            Field.textarea("comments", label_size=Size.SMALL, max_characters=MAX_COMMENTS),
-        )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        _no_control_characters(self, "comments")
-        if cleaned.get("outcome") == ReviewAction.RETURNED and not cleaned.get("comments"):
-            self.add_error("comments", "Enter comments that tell the decider what to change")
-        return cleaned
 
 
 class AuditFilterForm(forms.Form):
@@ -82,7 +39,7 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label="Action",
         required=False,
-        choices=[("", "Any action"), *ACTIONS.items()],
+        choices=[("", "Any action"), *AuditAction.choices],
         error_messages={"invalid_choice": "Select an action from the list"},
     )
     reference = forms.CharField(
@@ -92,20 +49,17 @@ class AuditFilterForm(forms.Form):
         help_text="For example, ISG-2026-000123",
         error_messages={"max_length": "Enter a reference like ISG-2026-000123"},
     )
-    date_from = DateInputField(label="From", required=False, require_all_fields=False)
-    date_to = DateInputField(label="To", required=False, require_all_fields=False)
+    date_from = RealDateField(label="From", required=False, require_all_fields=False)
+    date_to = RealDateField(label="To", required=False, require_all_fields=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        people = User.objects.order_by("email")
-        if user.role != Role.ADMIN:
-            people = people.filter(organisation_id=user.organisation_id)
         person = self.fields["person"]
-        person.queryset = people  # type: ignore[attr-defined]
+        person.queryset = access.audit_people(user)  # type: ignore[attr-defined]
         person.label_from_instance = lambda u: f"{u.full_name} ({u.email})"  # type: ignore[attr-defined]
         fields: list[Any] = [Field("person")]
-        if user.role == Role.ADMIN:
+        if access.may_choose_organisation(user):
             fields.append(Field("organisation"))
         else:
             del self.fields["organisation"]

@@ -22,8 +22,8 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from decisions.reports import Month, Report
-from decisions.suppression import Figure as Count
+from decisions.reports.figures import Month, Report
+from decisions.reports.suppression import Figure as Count
 
 # Set once at import; identical for every chart. Text stays text (smaller, selectable) and
 # ids are stable, so the same figures always give the same SVG.

@@ -15,14 +15,15 @@ from crispy_forms_gds.layout import Div, Field, Layout, Size
 from django import forms
 from django.utils import timezone
 
-from decisions.forms import RealDateField
-from decisions.models import Role, Status, User
+from decisions import access
+from decisions.forms.fields import RealDateField
+from decisions.models import User
 from decisions.models.decisions import OutcomeKind
-from decisions.reports import ALL, ReportFilters, choice_options, reportable_organisations
+from decisions.reports.fields import choice_options
+from decisions.reports.filters import ALL, REPORTED_STATUSES, ReportFilters
 
 EARLIEST = date(2000, 1, 1)
 LONGEST = timedelta(days=366 * 10)
-REPORTED_STATUSES = [(s.value, s.label) for s in Status if s != Status.DRAFT]
 
 
 def three_months_before(day: date) -> date:
@@ -87,9 +88,9 @@ class ReportFilterForm(forms.Form):
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.organisations = {o.slug: o for o in reportable_organisations(user)}
+        self.organisations = {o.slug: o for o in access.reportable_organisations(user)}
         org_choices = [(slug, o.name) for slug, o in self.organisations.items()]
-        if user.role == Role.ADMIN:
+        if access.may_choose_organisation(user):
             org_choices.insert(0, (ALL, "All organisations"))
         elif user.partnership_wide:
             org_choices.insert(0, (ALL, "All organisations (aggregates only)"))
@@ -156,11 +157,10 @@ FILTER_NAMES = {"organisation", *ReportFilters.CHOICES} | {
 def default_filters(user: User) -> ReportFilters:
     """Last three months, the user's own organisation (or all, for partnership and admin)."""
     today = timezone.localdate()
-    wide = user.partnership_wide or user.role == Role.ADMIN or not user.organisation_id
     return ReportFilters(
         date_from=three_months_before(today),
         date_to=today,
-        organisation=None if wide else user.organisation,
+        organisation=None if access.reports_cover_all(user) else user.organisation,
     )
 
 
