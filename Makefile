@@ -38,6 +38,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # local targets default to DEBUG=true. A DEBUG (or SECRET_KEY) already in the environment
 # wins. pytest ignores this: pytest-env in pyproject.toml sets its own settings.
 run test e2e bench: export DEBUG ?= true
+# The demo users of `make run` sign in with a password alone; production asks for MFA.
+run: export ISG_MFA_REQUIRED ?= false
 
 .PHONY: help venv install sysdeps chromium run test e2e bench lint clean distclean
 

@@ -8,8 +8,11 @@ on its own, so the rules cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from decisions.models import (
     Approval,
@@ -29,7 +32,9 @@ REVIEWERS = (Role.LEAD, Role.ADMIN)
 REPORTERS = (Role.MANAGER, Role.ADMIN)
 
 # Decisions that have taken effect: they can be amended or reconsidered.
-IN_EFFECT = (Status.SUBMITTED, Status.APPROVED)
+IN_EFFECT = (Status.SUBMITTED, Status.APPROVED, Status.REVIEW_AFTER)
+# Decisions a lead signs off: before they take effect, or (the urgent route) after.
+AWAITING_REVIEW = (Status.AWAITING_APPROVAL, Status.REVIEW_AFTER)
 
 
 def is_active(user: User) -> bool:
@@ -87,24 +92,70 @@ def may_amend(decision: Decision, user: User) -> bool:
 
 
 # -------------------------------------------------------------- sign-off ----
+#
+# Every decision that needs sign-off has someone who can give it, so none waits for ever:
+# the active safeguarding leads of the decider's organisation; if it has none, the
+# partnership's safeguarding leads (leads an administrator marked partnership-wide); if there
+# are none of those either, the administrators. A decision that waits past the escalation
+# time (decisions.approvals) is opened to the next level too.
+
+APPROVER_LEVELS = ("organisation", "partnership", "administrators")
+
+
+def _approvers_at(level: str, organisation_id: int | None) -> QuerySet[User]:
+    users = User.objects.filter(is_active=True)
+    if level == "organisation":
+        return users.filter(role=Role.LEAD, organisation_id=organisation_id)
+    if level == "partnership":
+        return users.filter(role=Role.LEAD, partnership_wide=True)
+    return users.filter(role=Role.ADMIN)
+
+
+def approver_level(decision: Decision) -> str:
+    """The first level with someone other than the decider to approve this decision."""
+    for level in APPROVER_LEVELS:
+        if _approvers_at(level, decision.organisation_id).exclude(pk=decision.created_by_id):
+            return level
+    return APPROVER_LEVELS[-1]
+
+
+def is_escalated(decision: Decision) -> bool:
+    """Waiting for approval longer than settings.ISG_APPROVAL_ESCALATE_HOURS."""
+    limit = timedelta(hours=settings.ISG_APPROVAL_ESCALATE_HOURS)
+    return bool(
+        decision.status in AWAITING_REVIEW
+        and decision.submitted_at
+        and timezone.now() - decision.submitted_at > limit
+    )
+
+
+def approvers(decision: Decision) -> QuerySet[User]:
+    """Who may approve or return this decision (never its decider); once it is escalated, the
+    next level too."""
+    first = APPROVER_LEVELS.index(approver_level(decision))
+    levels = APPROVER_LEVELS[first : first + (2 if is_escalated(decision) else 1)]
+    chosen = User.objects.none()
+    for level in levels:
+        chosen = chosen | _approvers_at(level, decision.organisation_id)
+    return chosen.exclude(pk=decision.created_by_id).distinct()
 
 
 def review_refusal(decision: Decision, user: User) -> str:
     """Why `user` may not approve or return this decision now ("" if they may)."""
-    if not has_role(user, (Role.LEAD,)):
+    if not has_role(user, (Role.LEAD, Role.ADMIN)):
         return "Only a safeguarding lead can approve or return a decision."
-    if user.organisation_id != decision.organisation_id:
-        return (
-            "Only a safeguarding lead of the organisation that made this decision can approve "
-            "or return it."
-        )
     record = decision.latest_record()
     if decision.created_by_id == user.pk or (record and record.submitted_by_id == user.pk):
         return (
             "You cannot approve or return your own decision. Another safeguarding lead of your "
             "organisation must review it."
         )
-    if decision.status != Status.AWAITING_APPROVAL or record is None:
+    if not approvers(decision).filter(pk=user.pk).exists():
+        return (
+            "Only a safeguarding lead of the organisation that made this decision can approve "
+            "or return it."
+        )
+    if decision.status not in AWAITING_REVIEW or record is None:
         return (
             f"This decision is not awaiting approval (its status is "
             f"'{decision.get_status_display()}'), so nothing was changed."
@@ -115,21 +166,35 @@ def review_refusal(decision: Decision, user: User) -> str:
 def may_review(decision: Decision, user: User) -> bool:
     """Whether to offer the approve/return form (the services ask review_refusal again)."""
     return (
-        has_role(user, (Role.LEAD,))
-        and user.organisation_id == decision.organisation_id
+        decision.status in AWAITING_REVIEW
         and decision.created_by_id != user.pk
-        and decision.status == Status.AWAITING_APPROVAL
+        and has_role(user, (Role.LEAD, Role.ADMIN))
+        and approvers(decision).filter(pk=user.pk).exists()
     )
 
 
+def _organisations_without_leads() -> QuerySet[Organisation]:
+    leads = User.objects.filter(role=Role.LEAD, is_active=True, organisation__isnull=False)
+    return Organisation.objects.exclude(pk__in=leads.values("organisation_id"))
+
+
 def reviewable_decisions(user: User) -> QuerySet[Decision]:
-    """Decisions awaiting approval that this user may see: a lead's organisation's, or all."""
-    decisions = Decision.objects.filter(status=Status.AWAITING_APPROVAL)
+    """Decisions awaiting approval that this user may see in the queue: a lead's organisation's;
+    for partnership leads also those of organisations with no active lead; all for admins."""
+    decisions = Decision.objects.filter(status__in=AWAITING_REVIEW)
     if has_role(user, (Role.ADMIN,)):
         return decisions
-    if has_role(user, (Role.LEAD,)):
-        return decisions.filter(organisation_id=user.organisation_id)
-    return decisions.none()
+    if not has_role(user, (Role.LEAD,)):
+        return decisions.none()
+    own = decisions.filter(organisation_id=user.organisation_id)
+    if user.partnership_wide:
+        waited = timezone.now() - timedelta(hours=settings.ISG_APPROVAL_ESCALATE_HOURS)
+        return (
+            own
+            | decisions.filter(organisation__in=_organisations_without_leads())
+            | decisions.filter(submitted_at__lt=waited)
+        )
+    return own
 
 
 def visible_reviews(user: User) -> QuerySet[Approval]:
@@ -207,7 +272,33 @@ def visible_exports(user: User) -> QuerySet[Export]:
     return Export.objects.filter(owner=user)
 
 
-def active_leads(organisation_id: int | None, *, besides: User | None = None) -> QuerySet[User]:
-    """The active safeguarding leads of an organisation (but `besides`), who sign off."""
-    leads = User.objects.filter(organisation_id=organisation_id, role=Role.LEAD, is_active=True)
-    return leads.exclude(pk=besides.pk) if besides is not None else leads
+# -------------------------------------------------------- administration ----
+# Administrators manage the people of their own organisation. Partnership administrators
+# (marked partnership-wide, or in no organisation, like an account from `createsuperuser`)
+# manage every organisation's people and the list of organisations itself.
+
+
+def may_administer(user: User) -> bool:
+    return has_role(user, (Role.ADMIN,))
+
+
+def administers_every_organisation(user: User) -> bool:
+    return may_administer(user) and bool(user.partnership_wide or user.organisation_id is None)
+
+
+def administered_organisations(user: User) -> QuerySet[Organisation]:
+    if administers_every_organisation(user):
+        return Organisation.objects.all()
+    if may_administer(user):
+        return Organisation.objects.filter(pk=user.organisation_id)
+    return Organisation.objects.none()
+
+
+def administered_users(user: User) -> QuerySet[User]:
+    """The accounts this administrator may see and change (their own among them)."""
+    people = User.objects.select_related("organisation").order_by("email")
+    if administers_every_organisation(user):
+        return people
+    if may_administer(user):
+        return people.filter(organisation_id=user.organisation_id)
+    return people.none()

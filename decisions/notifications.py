@@ -1,4 +1,5 @@
-"""Emails about sign-off: to leads when a decision awaits approval, to a decider when returned.
+"""Emails about sign-off: to approvers when a decision awaits approval (and reminders), to a
+decider when it is approved or returned.
 
 Sent after the change has committed (services call these through transaction.on_commit), one
 message per recipient so addresses are not shared. Subjects and bodies carry the ISG
@@ -14,12 +15,15 @@ from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from decisions.models import Decision, Role, User
+from decisions import access
+from decisions.models import Decision, Status
 
 logger = logging.getLogger(__name__)
 
 APPROVAL_REQUESTED_SUBJECT = "ISG: a decision is waiting for your approval"
 RETURNED_SUBJECT = "ISG: a decision has been returned to you"
+APPROVED_SUBJECT = "ISG: your decision has been approved"
+REMINDER_SUBJECT = "ISG: reminder, a decision is still waiting for approval"
 
 
 def _link(path: str) -> str:
@@ -36,22 +40,33 @@ def _send(subject: str, template: str, context: dict, recipients: list[str]) -> 
     return sent
 
 
-def approval_requested(decision_id: int) -> int:
-    """Tell every active lead of the decider's organisation (but the decider) of a new item."""
+def approval_requested(decision_id: int, *, reminder: bool = False) -> int:
+    """Tell everyone who may approve the decision (decisions.access.approvers) of a new item,
+    or remind them of one still waiting."""
     decision = Decision.objects.get(pk=decision_id)
-    leads = (
-        User.objects.filter(
-            organisation_id=decision.organisation_id, role=Role.LEAD, is_active=True
-        )
-        .exclude(pk=decision.created_by_id)
-        .values_list("email", flat=True)
-    )
+    emails = access.approvers(decision).values_list("email", flat=True)
     context = {
         "reference": decision.display_reference,
         "link": _link(reverse("review_approval", args=[decision.public_id])),
+        "reminder": reminder,
+        "level": access.approver_level(decision),
+        "review_after": decision.status == Status.REVIEW_AFTER,
+    }
+    subject = REMINDER_SUBJECT if reminder else APPROVAL_REQUESTED_SUBJECT
+    return _send(subject, "review/email/approval_requested.txt", context, list(emails))
+
+
+def decision_approved(decision_id: int) -> int:
+    """Tell the decider that their decision was approved and has taken effect."""
+    decision = Decision.objects.select_related("created_by").get(pk=decision_id)
+    if not decision.created_by.is_active:
+        return 0
+    context = {
+        "reference": decision.display_reference,
+        "link": _link(reverse("record", args=[decision.public_id])),
     }
     return _send(
-        APPROVAL_REQUESTED_SUBJECT, "review/email/approval_requested.txt", context, list(leads)
+        APPROVED_SUBJECT, "review/email/decision_approved.txt", context, [decision.created_by.email]
     )
 
 

@@ -8,21 +8,29 @@ typed can never make the server read a local file or call the network
 
 from __future__ import annotations
 
+import base64
+import io
 import mimetypes
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
+import qrcode
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from qrcode.image.svg import SvgPathImage
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from decisions.models import Decision, DecisionRecord, Status
+from decisions.snapshot import key_facts
+from decisions.verification import verification_code
 
 # A base URL that belongs to no real host: relative links in templates resolve under it.
 PDF_BASE_URL = "isg-static:///"
+SVG_DATA_URI = "data:image/svg+xml;base64,"
 
 
 class RefusedFetch(ValueError):
@@ -38,6 +46,10 @@ class StaticOnlyFetcher(URLFetcher):
     """Serve `isg-static:///static/...` from the app's static files; refuse anything else."""
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if url.startswith(SVG_DATA_URI):
+            # An image ISG drew itself (a chart, the verification QR code), carried inline.
+            svg = base64.b64decode(url[len(SVG_DATA_URI) :], validate=True)
+            return URLFetcherResponse(url, svg, {"Content-Type": "image/svg+xml"})
         prefix = static_base()
         if not url.startswith(prefix):
             raise RefusedFetch(f"PDF renderer refused to fetch {url[:80]!r}")
@@ -79,12 +91,49 @@ def _printable_steps(snapshot: dict) -> list[dict]:
     ]
 
 
+def qr_code(text: str) -> str:
+    """`text` as a QR code, an SVG data URI for an <img> (drawn here: nothing is fetched)."""
+    image = qrcode.make(text, image_factory=SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return SVG_DATA_URI + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _sources(snapshot: dict) -> list[dict]:
+    """The record's citations grouped by source document: each section once, with the numbers
+    of the questions (and "outcome") that rest on it. Printed as the appendix, so the answers
+    are not interrupted by the same citations again and again."""
+    documents: dict[str, dict[str, list[str]]] = {}
+    cited = [
+        (str(number), c)
+        for number, step in enumerate(snapshot["steps"], start=1)
+        for c in step.get("citations", [])
+    ]
+    cited += [("outcome", c) for c in (snapshot.get("outcome") or {}).get("citations", [])]
+    for where, c in cited:
+        sections = documents.setdefault(c["title"], {})
+        places = sections.setdefault(c["section"], [])
+        if where not in places:
+            places.append(where)
+    return [
+        {"title": title, "sections": [{"section": k, "where": v} for k, v in sections.items()]}
+        for title, sections in documents.items()
+    ]
+
+
 def render_record(decision: Decision, record: DecisionRecord) -> bytes:
+    code = verification_code(record.content_digest())
+    verify_url = f"{settings.ISG_BASE_URL.rstrip('/')}{reverse('verify')}?code={code}"
     context = {
         "decision": decision,
         "record": record,
         "snapshot": record.snapshot,
         "steps": _printable_steps(record.snapshot),
+        "facts": key_facts(record.snapshot),
+        "sources": _sources(record.snapshot),
+        "verification_code": code,
+        "verify_url": verify_url,
+        "qr_code": qr_code(verify_url),
         "generated_at": timezone.now(),
         "static_base": static_base(),
         "Status": Status,

@@ -29,6 +29,16 @@ from decisions.models import (
 )
 from decisions.models.decisions import EDITABLE
 from decisions.snapshot import build_snapshot
+from decisions.verification import Verification
+
+# Where a submitted decision stands, by the sign-off its outcome needs (engine.Walk.sign_off):
+# none takes effect now; "before" waits for a lead; "after" (the urgent route) takes effect
+# now and a lead reviews it afterwards.
+SUBMITTED_STATUS = {
+    "none": Status.SUBMITTED,
+    "before": Status.AWAITING_APPROVAL,
+    "after": Status.REVIEW_AFTER,
+}
 
 
 class DecisionRefused(Exception):
@@ -116,11 +126,15 @@ def decision_answer(
     if step_id not in pack.steps or not engine.walk(pack, decision.answers).is_open(step_id):
         raise DecisionRefused("That question is not part of this decision yet.")
     step = pack.steps[step_id]
-    expected = {f.name for f in step.fields}
+    expected = {f.name for f in engine.visible_fields(pack, step, decision.answers)}
     if set(values) != expected:
         raise DecisionRefused("The answers sent do not match the question asked.")
+    stored = {name: _json_value(value) for name, value in values.items()}
+    problems = engine.step_errors(pack, step, stored, decision.answers)
+    if problems:
+        raise DecisionRefused(next(iter(problems.values())))
     answers = dict(decision.answers)
-    answers[step_id] = {name: _json_value(value) for name, value in values.items()}
+    answers[step_id] = stored
     walk = engine.walk(pack, answers)
     dropped = engine.dropped_from(pack, answers, walk)
     for gone in dropped:
@@ -171,18 +185,23 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
         submitted_by=user,
         submitted_at=now,
     )
-    decision.status = Status.AWAITING_APPROVAL if walk.needs_approval else Status.SUBMITTED
+    decision.status = SUBMITTED_STATUS[walk.sign_off]
     decision.submitted_at = now
     refresh_summary(decision, walk)
     decision.save()
     if decision.amends_id:
         # Row locks before the audit append: the chain-head lock is always the last one taken.
         Decision.objects.select_for_update().get(pk=decision.amends_id)
-    details = {"round": record.round, "outcome": record.outcome, "status": decision.status}
+    details = {
+        "round": record.round,
+        "outcome": record.outcome,
+        "status": decision.status,
+        "record_digest": record.content_digest(),  # verify_audit checks the record against it
+    }
     record_event(AuditAction.DECISION_SUBMITTED, actor=user, obj=decision, details=details)
     if decision.amends_id and decision.status == Status.SUBMITTED:
         supersede(decision, user)
-    if decision.status == Status.AWAITING_APPROVAL:
+    if decision.status in access.AWAITING_REVIEW:
         # After commit, and robust: a mail outage must not undo or fail the submission.
         decision_id = decision.pk
         transaction.on_commit(lambda: notifications.approval_requested(decision_id), robust=True)
@@ -213,7 +232,7 @@ def decision_amend(*, decision: Decision, user: User, reason: str) -> Decision:
         statuses=access.IN_EFFECT,
         status_message="Only a submitted decision that has taken effect can be amended.",
     )
-    if original.amendments.filter(status__in=EDITABLE + (Status.AWAITING_APPROVAL,)).exists():
+    if original.amendments.filter(status__in=EDITABLE + access.AWAITING_REVIEW).exists():
         raise DecisionRefused("An amendment to this decision is already in progress.")
     reason = reason.strip()
     if not reason:
@@ -240,6 +259,43 @@ def decision_amend(*, decision: Decision, user: User, reason: str) -> Decision:
         details={"amends": str(original.public_id), "version": amendment.version},
     )
     return amendment
+
+
+@transaction.atomic
+def decision_discard(*, decision: Decision, user: User, reason: str) -> Decision:
+    """Set aside a draft that was started by mistake. Nothing is deleted: the draft leaves the
+    lists, and the reason is kept in the audit log. A decision ever submitted is evidence and
+    cannot be discarded (correct it with an amendment instead)."""
+    locked = Decision.objects.select_for_update().get(pk=decision.pk)
+    check_may_change(
+        locked,
+        user,
+        verb="discard",
+        statuses=(Status.DRAFT,),
+        status_message="Only a draft that has never been submitted can be discarded. "
+        "To correct a submitted decision, amend it.",
+    )
+    if locked.records.exists():
+        raise DecisionRefused(
+            "This decision has been submitted before, so it is kept as evidence. Change your "
+            "answers and submit it again, or ask your safeguarding lead."
+        )
+    reason = reason.strip()
+    if not reason:
+        raise DecisionRefused("Enter why you are discarding this draft.")
+    locked.status = Status.DISCARDED
+    locked.save(update_fields=["status", "updated_at"])
+    record_event(
+        AuditAction.DECISION_DISCARDED, actor=user, obj=locked, details={"reason": reason}
+    )
+    return locked
+
+
+@transaction.atomic
+def record_verified(*, user: User, code: str, result: Verification) -> None:
+    """A check of a printed record is logged: which record, and whether it matched."""
+    details = {"code": code[:40], "matches": result.matches, "problem": result.problem}
+    record_event(AuditAction.RECORD_VERIFIED, actor=user, obj=result.decision, details=details)
 
 
 @transaction.atomic

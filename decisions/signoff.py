@@ -90,9 +90,9 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
     )
     if takes_effect and decision.amends_id:
         supersede(decision, user)
-    if not takes_effect:
-        decision_id = decision.pk
-        transaction.on_commit(lambda: notifications.decision_returned(decision_id), robust=True)
+    decision_id = decision.pk
+    tell = notifications.decision_approved if takes_effect else notifications.decision_returned
+    transaction.on_commit(lambda: tell(decision_id), robust=True)
     return approval
 
 

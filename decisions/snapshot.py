@@ -87,4 +87,40 @@ def build_snapshot(pack: engine.Pack, answers: engine.Answers) -> dict[str, Any]
         },
         "reasons": list(walk.reasons),
         "needs_approval": walk.needs_approval,
+        "sign_off": walk.sign_off,
+        "prompts": [
+            {"text": prompt.text, "citations": _citations(pack, prompt.citations)}
+            for prompt in walk.prompts
+        ],
     }
+
+
+# The answers a reader needs first (review page, record page, page 1 of the PDF), by field
+# name, with the words to show them under. Fields a path did not ask are left out.
+KEY_FACTS = (
+    ("case_reference", "Case reference"),
+    ("initials", "Initials"),
+    ("age_band", "Age band"),
+    ("subject_type", "Who the information is about"),
+    ("concern_level", "Level of concern"),
+    ("requester_org", "Requested by"),
+    ("requester_legal_basis", "Legal basis given by the requester"),
+    ("recipient_org", "Shared with"),
+    ("recipient_role", "Recipient's role"),
+    ("share_date", "Date shared"),
+    ("method", "How it is shared"),
+    ("lawful_reason", "Lawful reason to share without consent"),
+    ("gdpr_article6", "UK GDPR Article 6 basis"),
+    ("special_category_condition", "Special category condition"),
+)
+
+
+def key_facts(snapshot: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, answer in words) of the key facts a snapshot holds, in KEY_FACTS order."""
+    shown = {
+        field["name"]: field["display"]
+        for step in snapshot.get("steps", [])
+        for field in step["fields"]
+        if field.get("value") not in (None, "", [])
+    }
+    return [(label, shown[name]) for name, label in KEY_FACTS if name in shown]

@@ -5,6 +5,7 @@ set DEBUG=true / the dev secret explicitly. Secrets come only from the environme
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -51,21 +52,31 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "decisions",
+    "decisions.accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "decisions.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "decisions.audit.middleware.RequestIdMiddleware",
+    "decisions.accounts.middleware.SessionLimitsMiddleware",
+    "decisions.accounts.middleware.MFARequiredMiddleware",
     "decisions.guidance.middleware.PackErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "isg.urls"
@@ -81,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "decisions.views.context.waiting_approvals",
             ],
         },
     },
@@ -94,6 +106,11 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "decisions.User"
+# django-axes first: it refuses a sign-in while its account or address is cooling off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -183,6 +200,12 @@ ISG_TRUSTED_PROXY_COUNT = envint("ISG_TRUSTED_PROXY_COUNT", 0)
 # Where finished exports are written; the web server and the task worker must share it.
 ISG_EXPORTS_DIR = Path(os.environ.get("ISG_EXPORTS_DIR", BASE_DIR / "media" / "exports"))
 
+# Sign-off that never stalls (decisions.access approvers; decisions.approvals reminders): a
+# reminder to the approvers after this many hours waiting, and the next level of approvers
+# (partnership leads, then administrators) may review after this many.
+ISG_APPROVAL_REMIND_HOURS = envint("ISG_APPROVAL_REMIND_HOURS", 24)
+ISG_APPROVAL_ESCALATE_HOURS = envint("ISG_APPROVAL_ESCALATE_HOURS", 72)
+
 # Where guidance packs are loaded from.
 GUIDANCE_DIR = BASE_DIR / "fixtures" / "guidance"
 
@@ -202,4 +225,76 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },
+}
+
+# ---- Accounts: sign-in throttling, sessions, re-authentication (docs/accounts.md) ----------
+# django-axes counts failed sign-ins per email address at one client address, and per client
+# address for every account; either reaching its limit locks sign-in out for the cool-off.
+AXES_FAILURE_LIMIT = envint("ISG_SIGN_IN_FAILURE_LIMIT", 5)
+# An address may be a whole office behind one NAT, so its limit is higher.
+ISG_SIGN_IN_ADDRESS_FAILURE_LIMIT = envint("ISG_SIGN_IN_ADDRESS_FAILURE_LIMIT", 50)
+ISG_SIGN_IN_COOL_OFF_MINUTES = envint("ISG_SIGN_IN_COOL_OFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=ISG_SIGN_IN_COOL_OFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "decisions.accounts.throttling.SignInThrottle"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "decisions.accounts.throttling.attempted_username"
+# The same client address as the audit log (ISG_TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "decisions.audit.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "decisions.accounts.throttling.lockout_response"
+# Attempts while locked out do not extend the cool-off, so "wait 15 minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Sign-ins are in the audit log already; axes keeps only the attempts it counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Sessions end after this long without a request, and this long after signing in, whatever.
+ISG_SESSION_IDLE_MINUTES = envint("ISG_SESSION_IDLE_MINUTES", 30)
+ISG_SESSION_ABSOLUTE_HOURS = envint("ISG_SESSION_ABSOLUTE_HOURS", 12)
+# The timeout warning (static/js/timeout-warning.js) shows this long before the end.
+ISG_SESSION_WARNING_SECONDS = envint("ISG_SESSION_WARNING_SECONDS", 120)
+# Exports and administration ask for the password again when it was last given longer ago.
+ISG_REAUTHENTICATION_MINUTES = envint("ISG_REAUTHENTICATION_MINUTES", 15)
+# A second factor (an authenticator app, with recovery codes) at every sign-in; set up at the
+# first. Switch off only for tests and local use: ISG_MFA_REQUIRED=false.
+ISG_MFA_REQUIRED = envbool("ISG_MFA_REQUIRED", True)
+OTP_TOTP_ISSUER = "ISG"
+ISG_MFA_RECOVERY_CODES = 10
+# Axes logs every attempt at INFO; the audit log has them already.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+
+# Request bodies and export files (issue 10). ISG takes no file uploads: any multipart file
+# part is refused (decisions.headers), and bodies over ISG_MAX_POST_BYTES are refused from
+# their Content-Length before they are read.
+DATA_UPLOAD_MAX_NUMBER_FILES = 0
+# Finished export files are deleted this many days after they were made
+# (`manage.py prune_exports`, run daily: docs/operations.md).
+ISG_EXPORT_RETENTION_DAYS = envint("ISG_EXPORT_RETENTION_DAYS", 7)
+# Cookies for this host only, over HTTPS only, for the whole site (ASVS 3.4.4). A "__Host-"
+# cookie must be Secure, so plain-HTTP development and tests keep the ordinary names.
+SESSION_COOKIE_SAMESITE = "Lax"
+if SESSION_COOKIE_SECURE:
+    SESSION_COOKIE_NAME = "__Host-isg_session"
+    CSRF_COOKIE_NAME = "__Host-isg_csrftoken"
+
+# ---- Audit evidence: checkpoints and throttled refusals (docs/security-database.md) ---------
+# Signs audit checkpoints (HMAC-SHA256): from the environment only, never in the database.
+ISG_CHECKPOINT_KEY = os.environ.get("ISG_CHECKPOINT_KEY", "")
+# `manage.py audit_checkpoint` appends to audit-checkpoints.jsonl here (mode 0600); keep it
+# where database administrators cannot write. Empty: no file.
+ISG_CHECKPOINT_DIR = os.environ.get("ISG_CHECKPOINT_DIR", "")
+# ...and/or emails each checkpoint to these addresses (comma-separated). Empty: no email.
+ISG_CHECKPOINT_EMAILS = envlist("ISG_CHECKPOINT_EMAILS")
+# Anonymous refusals (no CSRF token, failed sign-ins) are counted in the cache, one event per
+# address a minute (decisions.audit.noise). The default counts per process; with several
+# workers set a shared cache, e.g. ISG_CACHE_BACKEND=django.core.cache.backends.db.DatabaseCache
+# and ISG_CACHE_LOCATION=isg_cache (then `manage.py createcachetable` as the owner role).
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "ISG_CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"
+        ),
+        "LOCATION": os.environ.get("ISG_CACHE_LOCATION", ""),
+    }
 }

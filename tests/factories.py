@@ -31,87 +31,143 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-SUBJECT = {
-    "case_reference": "CASE-123",
-    "initials": "AB",
-    "subject_type": "child",
-    "age_band": "12_15",
-}
+# The steps every route starts with: a proactive share about a child of 12 to 15 at risk of
+# significant harm, with no immediate risk, for a legitimate purpose.
 CONTEXT = [
-    ("context", {"direction": "proactive"}),
-    ("subject", SUBJECT),
-    ("concern", {"concern_level": "significant_harm"}),
+    ("context", {"case_reference": "CASE-123", "initials": "AB", "direction": "proactive"}),
+    (
+        "subject",
+        {
+            "subject_type": "child",
+            "age_band": "12_15",
+            "concern_level": "significant_harm",
+            "immediate_risk": "no",
+        },
+    ),
     (
         "purpose",
         {
             "purpose_categories": ["s47_child_protection"],
+            "purpose_other": "",
             "purpose_description": "Bruising seen at school; need to inform the MASH.",
+            "purpose_legitimate": "yes",
         },
     ),
 ]
+INFORMATION = (
+    "information",
+    {"identifiable": "yes", "confidential": "yes", "informant": "own_work"},
+)
 HOW = [
     (
         "what_to_share",
         {
             "data_categories": ["names", "health"],
-            "special_category": "yes",
+            "data_other": "",
             "fact_and_opinion": "Observed bruising recorded as fact; concern as opinion.",
+            "withheld": "",
+        },
+    ),
+    (
+        "data_protection_basis",
+        {
+            "gdpr_article6": "public_task",
+            "special_category_condition": "safeguarding",
+            "special_condition_other": "",
         },
     ),
     (
         "recipient",
-        {"recipient_org": "Children's social care", "recipient_role": "MASH social worker"},
+        {
+            "recipient_org": "Children's social care",
+            "recipient_role": "MASH social worker",
+            "method": "secure_email",
+            "method_other": "",
+            "method_security": "Sent via secure email.",
+            "share_date": "2026-11-20",
+        },
     ),
-    ("method", {"method": "secure_email", "method_security": "Sent via secure email."}),
-    ("share_date", {"share_date": "2026-11-20"}),
-    ("informed", {"informed": "told"}),
-    ("third_parties", {"third_parties": "no", "third_parties_protection": ""}),
-    ("withheld", {"withheld": ""}),
+    (
+        "informed",
+        {
+            "informed": "told",
+            "not_informed_reason": "",
+            "third_parties": "no",
+            "third_parties_protection": "",
+        },
+    ),
 ]
 RECORD = [
-    ("advice", {"advice_from": "dsl", "advice_given": "Share today."}),
-    ("follow_up", {"follow_up_actions": "Check referral received.", "review_date": ""}),
+    (
+        "record",
+        {
+            "advice_from": "dsl",
+            "advice_given": "Share today.",
+            "follow_up_actions": "Check referral received.",
+            "review_date": "",
+        },
+    ),
 ]
+# Why not, for a proactive decision below significant harm: the page then asks neither the
+# requester's response nor a lead's advice (those fields are hidden, so absent).
 NOT_SHARING = [("not_sharing_reasons", {"not_sharing_reasons": "No legitimate purpose."})]
 
-# Answers (step, values), in order, that reach each of the four outcomes.
+
+def with_values(route: list[tuple[str, dict]], step_id: str, **changes) -> list[tuple[str, dict]]:
+    """A copy of `route` with some of one step's answers changed."""
+    assert step_id in dict(route), step_id
+    return [(s, {**v, **changes} if s == step_id else dict(v)) for s, v in route]
+
+
+# Answers (step, values), in order, that reach each of the four outcome kinds; each step gets
+# exactly its visible fields. "do_not_share" is at child in need, so (being proactive) it needs
+# no sign-off: a refusal at significant harm would need it before it takes effect.
 ROUTES: dict[str, list[tuple[str, dict]]] = {
-    "do_not_share": CONTEXT
-    + [("purpose_legitimate", {"purpose_legitimate": "no"})]
+    "do_not_share": with_values(
+        with_values(CONTEXT, "subject", concern_level="child_in_need"),
+        "purpose",
+        purpose_legitimate="no",
+    )
     + NOT_SHARING
     + RECORD,
     "can_share": CONTEXT
-    + [
-        ("purpose_legitimate", {"purpose_legitimate": "yes"}),
-        ("identifiable", {"identifiable": "no"}),
-    ]
-    + HOW
+    + [("information", {"identifiable": "no", "confidential": "", "informant": ""})]
+    + with_values(
+        with_values(HOW, "what_to_share", data_categories=["family", "health"]),
+        "data_protection_basis",
+        gdpr_article6="not_personal_data",
+    )
     + RECORD,
     "share_with_consent": CONTEXT
     + [
-        ("purpose_legitimate", {"purpose_legitimate": "yes"}),
-        ("identifiable", {"identifiable": "yes"}),
-        ("confidential", {"confidential": "yes"}),
+        INFORMATION,
         ("consent", {"consent": "given"}),
         (
-            "consent_given_by",
-            {"consent_given_by": "parental_responsibility", "consent_informed": "yes"},
+            "consent_given",
+            {
+                "consent_given_by": "the_person",
+                "consent_informed": "yes",
+                "consent_how": "signed",
+                "consent_date": "2026-11-19",
+                "consent_limits": "",
+            },
+        ),
+        (
+            "competence",
+            {
+                "competent": "yes",
+                "competence_assessed": "Explained in her own words what will be shared and why.",
+            },
         ),
     ]
     + HOW
     + RECORD,
     "share_without_consent": CONTEXT
     + [
-        ("purpose_legitimate", {"purpose_legitimate": "yes"}),
-        ("identifiable", {"identifiable": "yes"}),
-        ("confidential", {"confidential": "yes"}),
+        INFORMATION,
         ("consent", {"consent": "not_sought"}),
         ("consent_not_sought_reason", {"consent_not_sought_reason": "child_risk"}),
         ("lawful_reason", {"lawful_reason": ["public_interest_child"]}),
-        (
-            "data_protection_basis",
-            {"gdpr_article6": "public_task", "special_category_condition": "safeguarding"},
-        ),
         (
             "proportionality",
             {
@@ -130,6 +186,11 @@ ROUTES: dict[str, list[tuple[str, dict]]] = {
 }
 
 
+def route_values(outcome: str, step_id: str) -> dict:
+    """A copy of the answers ROUTES[outcome] gives to one step."""
+    return dict(dict(ROUTES[outcome])[step_id])
+
+
 def answered_decision(user, outcome: str, *, submit: bool = False):
     """A decision whose answers reach `outcome`, made through the services like the wizard."""
     decision = services.decision_start(user=user)
@@ -142,11 +203,15 @@ def answered_decision(user, outcome: str, *, submit: bool = False):
     return decision
 
 
+# The date fields of the packs (consent_given, recipient, record): posted as three boxes.
+DATE_FIELDS = ("consent_date", "share_date", "review_date")
+
+
 def as_post(values: dict) -> dict:
     """Form-post data for a step's values (dates split into day, month, year)."""
     data: dict = {}
     for name, value in values.items():
-        if name in ("share_date", "review_date"):
+        if name in DATE_FIELDS:
             if value:
                 year, month, day = value.split("-")
                 data.update({f"{name}_0": day, f"{name}_1": month, f"{name}_2": year})

@@ -21,7 +21,12 @@ REQUEST_DETAILS = {
     "requester_org": "Leicestershire Police",
     "requester_role": "Detective constable",
     "requester_legal_basis": "ca1989_s47",
+    "requester_legal_basis_other": "",
 }
+# A legal duty among the lawful reasons leads to the legal duty page instead of weighing up
+# proportionality (the outcome is then share_legal_duty, of kind share_without_consent).
+LEGAL_DUTIES = ("legal_obligation", "statutory_duty")
+LEGAL_DUTY = {"duty_which": "ca1989_s47", "duty_other": "", "duty_response": "comply"}
 
 
 def report_answers(
@@ -39,13 +44,17 @@ def report_answers(
     if direction == "request":
         answers["request_details"] = dict(REQUEST_DETAILS)
         if outcome == "do_not_share":
-            answers["requester_response"] = {"requester_response": "Refused; reasons given."}
-    answers["subject"]["case_reference"] = case_reference
+            answers["not_sharing_reasons"]["requester_response"] = "Refused; reasons given."
+    answers["context"]["case_reference"] = case_reference
     answers["purpose"]["purpose_categories"] = list(purposes)
+    if "other" in purposes:
+        answers["purpose"]["purpose_other"] = "Another purpose."
     if lawful:
         answers["lawful_reason"] = {"lawful_reason": list(lawful)}
+        if set(lawful) & set(LEGAL_DUTIES):
+            answers.pop("proportionality", None)
+            answers["legal_duty"] = dict(LEGAL_DUTY)
     if gdpr:
-        answers.setdefault("data_protection_basis", {"special_category_condition": "safeguarding"})
         answers["data_protection_basis"]["gdpr_article6"] = gdpr
     if "recipient" in answers:
         answers["recipient"]["recipient_org"] = recipient
@@ -141,21 +150,25 @@ def utc(*args: int) -> datetime:
 # decision numbers used in the hand-worked figures in tests/test_reports.py.
 #
 #  #  month outcome                 direction purposes        lawful / Art 6          status
-#  1  Aug   share_with_consent      proactive s47             -                       submitted
-#  2  Aug   share_with_consent      proactive s47, early_help -                       submitted
+#  1  Aug   share_with_consent      proactive s47             - / public_task         submitted
+#  2  Aug   share_with_consent      proactive s47, early_help - / public_task         submitted
 #  3  Aug   share_without_consent   proactive s47             pi_child / public_task  approved 4 h
 #  4  Aug   do_not_share            request   crime           -                       approved 24 h
-#  5  Aug   can_share               proactive early_help      -                       submitted
-#  14 Aug   can_share (31 Jul 23:30 UTC = 1 Aug 00:30 BST)    -                       submitted
+#  5  Aug   can_share               proactive early_help      - / not_personal_data   submitted
+#  14 Aug   can_share (31 Jul 23:30 UTC = 1 Aug 00:30 BST)    - / not_personal_data   submitted
 #  6  Sep   share_without_consent   request   s47, crime      pi_child+legal / legal  returned,
 #                                                                                     then 1 h
 #  7  Sep   share_without_consent   proactive cse             pi_child / public_task  awaiting
 #  8  Sep   do_not_share            request   s17             -                       returned
-#  9  Sep   share_with_consent      proactive s17             -                       superseded
-#  10 Sep   share_with_consent      proactive s17             - (version 2 of 9)      submitted
+#  9  Sep   share_with_consent      proactive s17             - / public_task         superseded
+#  10 Sep   share_with_consent      proactive s17             - / public_task         submitted
+#                                                             (version 2 of 9)
 #  11 Oct   share_without_consent   proactive prevent         pi_crime / public_task  approved 48 h
 #  12 Oct   do_not_share            proactive other           -                       submitted
 #  13 Oct   share_without_consent   request   s47             legal / legal           approved 2 h
+#
+# Every sharing route records an Article 6 basis; 6 and 13 give a legal duty, so they go by the
+# legal duty page (outcome share_legal_duty, of kind share_without_consent).
 #
 # Not counted: a draft; a decision of organisation B; one submitted 1 November 00:30 UK time;
 # one submitted 31 July 23:30 UK time.

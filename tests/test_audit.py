@@ -9,12 +9,19 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import DatabaseError, OperationalError, connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 
 from decisions import services
-from decisions.audit import RequestMeta, current_request, record_event, verify_chain
+from decisions.audit import (
+    AuditChainBroken,
+    RequestMeta,
+    current_request,
+    record_event,
+    verify_chain,
+)
 from decisions.audit.record import GENESIS_HASH, event_hash
 from decisions.guidance.store import pack_load_files
 from decisions.models import AuditChainHead, AuditEvent, Organisation, Role
@@ -31,6 +38,13 @@ def events(action: str) -> list[AuditEvent]:
 
 def chain() -> list[AuditEvent]:
     return list(AuditEvent.objects.order_by("sequence"))
+
+
+@pytest.fixture(autouse=True)
+def no_throttle_state():
+    # Anonymous refusals are throttled in the cache (decisions.audit.noise), which outlives
+    # a test: start each one with none counted.
+    cache.clear()
 
 
 @pytest.fixture
@@ -184,6 +198,23 @@ def test_the_database_refuses_to_truncate_the_audit_table(practitioner):
         with pytest.raises(PermissionError):
             AuditEvent.objects.all().delete()
     assert AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_row_forged_past_the_chain_head_stops_writes_with_an_explanation(practitioner):
+    head = record_event("test.before", actor=practitioner)
+    forged = AuditEvent(
+        sequence=head.sequence + 1,
+        created_at=head.created_at,
+        action="test.forged",
+        previous_hash=head.hash,
+        hash="f" * 64,
+    )
+    forged.save()
+    with pytest.raises(AuditChainBroken, match="rows past its head.*verify_audit"):
+        record_event("test.after", actor=practitioner)
+    assert AuditChainHead.objects.get().sequence == head.sequence  # the failed write left none
+    assert not AuditEvent.objects.filter(action="test.after").exists()
 
 
 @pytest.mark.django_db

@@ -1,13 +1,13 @@
-"""The flowchart engine: answers -> outcome, for every shipped guidance pack.
+"""The flowchart engine: answers -> outcome, and what the question pages need, for every
+shipped edition (and the version 1 packs that old decisions still use).
 
-Pure Python (no database): packs are read straight from fixtures/guidance/. The table
-follows the key-questions flowchart (bathnes section 11; LLR ISA Appendix A).
+Pure Python (no database): editions are resolved straight from fixtures/guidance/. The
+routing table from the sources is tests/test_routing_cases.py; this file tests the engine.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -21,23 +21,32 @@ from decisions.guidance.schema import read_pack_file
 
 GUIDANCE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "guidance"
 PACK_FILES = sorted(GUIDANCE_DIR.glob("*.json"))
+V1_FILES = sorted((GUIDANCE_DIR / "archive").glob("*-v1.json"))
 
 # A fixed valid answer for fields whose value does not steer the flowchart.
 TEXT_ANSWER = "Example answer"
 DATE_ANSWER = "2024-05-01"
 
-# The flowchart questions answered "the way that keeps going": a proactive disclosure with
-# a legitimate purpose, about identifiable, confidential information, with informed consent.
-# Each table row below changes only what it is about.
+# The questions answered "the way that keeps going": a proactive disclosure about a child in
+# need, no immediate risk, a legitimate purpose, identifiable and confidential information,
+# and informed consent from a parent of a child under 12. Each test changes only what it is
+# about.
 ONWARD = {
     "context": {"direction": "proactive"},
-    "purpose_legitimate": {"purpose_legitimate": "yes"},
-    "identifiable": {"identifiable": "yes"},
-    "confidential": {"confidential": "yes"},
+    "subject": {
+        "subject_type": "child",
+        "age_band": "under_12",
+        "concern_level": "child_in_need",
+        "immediate_risk": "no",
+    },
+    "purpose": {"purpose_legitimate": "yes"},
+    "information": {"identifiable": "yes", "confidential": "yes", "informant": "own_work"},
     "consent": {"consent": "given"},
-    "consent_given_by": {"consent_given_by": "parental_responsibility", "consent_informed": "yes"},
-    "lawful_reason": {"lawful_reason": ["statutory_duty"]},
+    "consent_given": {"consent_given_by": "parent", "consent_informed": "yes"},
+    "lawful_reason": {"lawful_reason": ["public_interest_child"]},
+    "legal_duty": {"duty_response": "comply"},
     "proportionality": {"is_proportionate": "yes"},
+    "record": {"advice_from": "none"},
 }
 
 
@@ -73,135 +82,24 @@ def only_path(pack: Pack, answers: dict[str, dict]) -> dict[str, dict]:
     return {step_id: answers[step_id] for step_id in engine.walk(pack, answers).path}
 
 
-def refused_because(lawful_reason: str) -> dict[str, dict]:
-    return {"consent": {"consent": "refused"}, "lawful_reason": {"lawful_reason": [lawful_reason]}}
+REFUSED_PUBLIC_INTEREST = {
+    "consent": {"consent": "refused"},
+    "consent_refused": {"refused_by": "parent"},
+    "lawful_reason": {"lawful_reason": ["public_interest_child"]},
+}
 
 
-def not_sought_because(reason: str) -> dict[str, dict]:
-    return {
-        "consent": {"consent": "not_sought"},
-        "consent_not_sought_reason": {"consent_not_sought_reason": reason},
-        "lawful_reason": {"lawful_reason": ["statutory_duty"]},
-    }
+@pytest.fixture(params=PACK_FILES, ids=lambda p: p.stem)
+def any_pack(request) -> Pack:
+    return load(request.param)
 
 
-# description, answers by step (changes to ONWARD), outcome kind, needs approval, a reason
-# fmt: off
-TABLE = [
-    (
-        "no legitimate purpose",
-        {"purpose_legitimate": {"purpose_legitimate": "no"}},
-        "do_not_share", False, "no clear and legitimate purpose",
-    ),
-    (
-        "not identifiable",
-        {"identifiable": {"identifiable": "no"}},
-        "can_share", False, "does not identify anyone",
-    ),
-    (
-        "not confidential",
-        {"confidential": {"confidential": "no"}},
-        "can_share", False, "is not confidential",
-    ),
-    (
-        "consent given and understood",
-        {},
-        "share_with_consent", False, "Informed consent to share was given",
-    ),
-    (
-        "consent given but not understood, public interest",
-        {
-            "consent_given_by": {"consent_informed": "no"},
-            "lawful_reason": {"lawful_reason": ["public_interest_child"]},
-        },
-        "share_without_consent", True, "consent given was not informed",
-    ),
-    (
-        "consent refused, public interest",
-        refused_because("public_interest_child"),
-        "share_without_consent", True, "Consent was refused",
-    ),
-    (
-        "not sought: child at risk, statutory duty",
-        not_sought_because("child_risk"),
-        "share_without_consent", True, "a child at increased risk of significant harm",
-    ),
-    (
-        "not sought: adult at risk, statutory duty",
-        not_sought_because("adult_risk"),
-        "share_without_consent", True, "an adult at risk of serious harm",
-    ),
-    (
-        "not sought: serious crime, statutory duty",
-        not_sought_because("serious_crime"),
-        "share_without_consent", True, "prosecution of a serious crime",
-    ),
-    (
-        "not sought: unjustified delay, statutory duty",
-        not_sought_because("delay"),
-        "share_without_consent", True, "unjustified delay",
-    ),
-    (
-        "cannot obtain: lacks capacity, vital interests",
-        {
-            "consent": {"consent": "cannot_obtain"},
-            "consent_unobtainable_reason": {"consent_unobtainable_reason": "lacks_capacity"},
-            "lawful_reason": {"lawful_reason": ["vital_interests"]},
-        },
-        "share_without_consent", True, "lacks capacity to consent",
-    ),
-    (
-        "consent refused, no other lawful reason",
-        refused_because("none"),
-        "do_not_share", False, "no other lawful reason",
-    ),
-    (
-        "lawful reason but not proportionate",
-        {**refused_because("public_interest_child"),
-         "proportionality": {"is_proportionate": "no"}},
-        "do_not_share", False, "would not be a proportionate response",
-    ),
-    (
-        "do not share in answer to a request",
-        {"context": {"direction": "request"}, "purpose_legitimate": {"purpose_legitimate": "no"}},
-        "do_not_share", True, "no clear and legitimate purpose",
-    ),
-    (
-        "do not share, proactive",
-        {"context": {"direction": "proactive"}, "purpose_legitimate": {"purpose_legitimate": "no"}},
-        "do_not_share", False, "no clear and legitimate purpose",
-    ),
-]
-# fmt: on
+@pytest.fixture
+def pack() -> Pack:
+    return load(GUIDANCE_DIR / "key-questions-2024.json")
 
 
-@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
-@pytest.mark.parametrize(
-    ("changes", "kind", "needs_approval", "reason"),
-    [pytest.param(*row[1:], id=row[0]) for row in TABLE],
-)
-def test_answers_lead_to_outcome(pack_file, changes, kind, needs_approval, reason):
-    pack = load(pack_file)
-    result = engine.walk(pack, answers_with(pack, changes))
-    assert result.complete
-    assert result.outcome is not None
-    assert result.outcome.kind == kind
-    assert result.needs_approval is needs_approval
-    assert any(reason in line for line in result.reasons), result.reasons
-
-
-@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
-def test_consent_not_understood_goes_on_to_lawful_reason(pack_file):
-    pack = load(pack_file)
-    answers = answers_with(pack, {"consent_given_by": {"consent_informed": "no"}})
-    answers.pop("lawful_reason")
-    result = engine.walk(pack, answers)
-    assert result.path[-1] == "consent_given_by"
-    assert result.next_step == "lawful_reason"
-    assert result.outcome is None
-
-
-# -- Every path of every pack ------------------------------------------------------------
+# -- Every route of every edition ---------------------------------------------------------
 
 
 def condition_fields(condition: Any) -> Iterator[str]:
@@ -216,46 +114,81 @@ def condition_fields(condition: Any) -> Iterator[str]:
         yield condition["field"]
 
 
-def steering_fields(pack: Pack) -> set[str]:
-    """Fields named by any condition: every rule's, and outcomes' needs_approval."""
-    conditions = [rule.when for step in pack.steps.values() for rule in step.next]
-    conditions += [outcome.needs_approval for outcome in pack.outcomes.values()]
-    return {name for condition in conditions for name in condition_fields(condition)}
+def steering(pack: Pack, node: str) -> frozenset[str]:
+    """Fields named by a rule or sign-off condition at `node` or anywhere after it."""
+    conditions: list[Any] = []
+    for later in engine.reachable(pack, node):
+        if later in pack.outcomes:
+            conditions += [rule.when for rule in pack.outcomes[later].sign_off]
+        else:
+            conditions += [rule.when for rule in pack.steps[later].next]
+    names = {name for condition in conditions for name in condition_fields(condition)}
+    settled = {f.settles for s in pack.steps.values() for f in s.fields if f.settles in names}
+    return frozenset(names | settled | {f for n in settled for f in pack.settled_by(n)})
 
 
-def possible_values(field: engine.Field) -> list[Any]:
+def options(field: engine.Field, steers: bool) -> list[Any]:
+    if not steers or not field.choices:
+        return [fixed_value(field)]
     if field.kind == "checkboxes":
-        return [[choice.value] for choice in field.choices] + [[]]
-    if field.choices:
-        return [choice.value for choice in field.choices]
-    return [fixed_value(field)]
+        return [[choice.value] for choice in field.choices]
+    return [choice.value for choice in field.choices] + ([] if field.required else [""])
 
 
-def step_answers(pack: Pack, step_id: str) -> Iterator[dict[str, Any]]:
-    """Every combination of values of the step's steering fields; other fields fixed."""
-    steering = steering_fields(pack)
-    fields = pack.steps[step_id].fields
-    options = [possible_values(f) if f.name in steering else [fixed_value(f)] for f in fields]
-    for combination in itertools.product(*options):
-        yield {f.name: value for f, value in zip(fields, combination, strict=True)}
+def step_answers(pack: Pack, step_id: str, steers: frozenset[str]) -> Iterator[dict[str, Any]]:
+    values: list[dict[str, Any]] = [{}]
+    for f in pack.steps[step_id].fields:
+        values = [{**v, f.name: o} for v in values for o in options(f, f.name in steers)]
+    yield from values
 
 
 @cache
-def complete_paths(path: Path) -> list[tuple[dict[str, dict], engine.Walk]]:
-    """Depth-first over the answer tree: (answers, walk) for each way through the pack."""
+def routes(path: Path) -> list[tuple[dict[str, dict], engine.Walk]]:
+    """One (answers, walk) for each distinct way to an outcome, answered on to the end.
+
+    Depth-first over the values of the fields that steer what comes later, skipping answers
+    the pages refuse. Two partial answers that leave the same next step and the same steering
+    values continue identically, so only the first is explored further; the others, like
+    every route once it has met its outcome (nothing steers after it), are finished with the
+    first answers the pages accept.
+    """
     pack = load(path)
-    found = []
+    found: list[tuple[dict[str, dict], engine.Walk]] = []
+    seen: set[Any] = set()
 
     def explore(answers: dict[str, dict]) -> None:
         result = engine.walk(pack, answers)
-        if result.complete:
-            found.append((answers, result))
+        if result.outcome is not None or result.complete:
+            found.append(finish(pack, answers))
             return
-        for values in step_answers(pack, result.next_step):
-            explore({**answers, result.next_step: values})
+        steers = steering(pack, result.next_step)
+        known = {k: str(v) for k, v in result.values.items() if k in steers}
+        key = (result.next_step, tuple(sorted(known.items())))
+        if key in seen:
+            found.append(finish(pack, answers))
+            return
+        seen.add(key)
+        for values in step_answers(pack, result.next_step, steers):
+            if not engine.step_errors(pack, result.next_step, values, answers):
+                explore({**answers, result.next_step: values})
 
     explore({})
     return found
+
+
+def finish(pack: Pack, answers: dict[str, dict]) -> tuple[dict[str, dict], engine.Walk]:
+    answers = dict(answers)
+    while not (result := engine.walk(pack, answers)).complete:
+        step_id = result.next_step
+        accepted = (
+            v
+            for v in step_answers(
+                pack, step_id, frozenset(f.name for f in pack.steps[step_id].fields)
+            )
+            if not engine.step_errors(pack, step_id, v, answers)
+        )
+        answers[step_id] = next(accepted)
+    return answers, result
 
 
 def outcomes_met(pack: Pack, answers: dict[str, dict], result: engine.Walk) -> list[str]:
@@ -269,61 +202,114 @@ def outcomes_met(pack: Pack, answers: dict[str, dict], result: engine.Walk) -> l
     return met
 
 
-PATH_PARAMS = [pytest.param(p, id=f"{p.stem}-{len(complete_paths(p))}-paths") for p in PACK_FILES]
+ROUTE_PARAMS = [pytest.param(p, id=p.stem) for p in PACK_FILES]
 
 
-@pytest.mark.parametrize("pack_file", PATH_PARAMS)
-def test_every_path_meets_exactly_one_outcome(pack_file):
+@pytest.mark.parametrize("pack_file", ROUTE_PARAMS)
+def test_every_route_meets_exactly_one_outcome(pack_file):
     pack = load(pack_file)
-    paths = complete_paths(pack_file)
+    found = routes(pack_file)
     wrong = [
         (result.path, met)
-        for answers, result in paths
+        for answers, result in found
         if len(met := outcomes_met(pack, answers, result)) != 1 or met[0] != result.outcome.id
     ]
-    assert paths, f"{pack.id}: no complete path found"
-    assert not wrong, f"{pack.id}: {len(wrong)} of {len(paths)} paths: {wrong[:3]}"
+    assert len(found) > 100, f"{pack.id}: only {len(found)} routes found"
+    assert not wrong, f"{pack.id}: {len(wrong)} of {len(found)} routes: {wrong[:3]}"
 
 
-@pytest.mark.parametrize("pack_file", PATH_PARAMS)
-def test_every_path_is_complete_and_starts_at_the_start(pack_file):
+@pytest.mark.parametrize("pack_file", ROUTE_PARAMS)
+def test_every_route_is_complete_and_starts_at_the_start(pack_file):
     pack = load(pack_file)
-    for _answers, result in complete_paths(pack_file):
+    for _answers, result in routes(pack_file):
         assert result.complete
-        assert result.next_step is None
         assert result.path[0] == pack.start
         assert result.nodes()[0] == pack.start
 
 
-@pytest.mark.parametrize("pack_file", PATH_PARAMS)
-def test_every_path_records_reasons(pack_file):
-    for _answers, result in complete_paths(pack_file):
-        assert isinstance(result.reasons, list)
-        assert result.reasons, f"no reasons on {result.nodes()}"
+@pytest.mark.parametrize("pack_file", ROUTE_PARAMS)
+def test_every_route_records_a_reason_for_each_decision(pack_file):
+    pack = load(pack_file)
+    for _answers, result in routes(pack_file):
+        deciding = [s for s in result.path if len(pack.steps[s].next) > 1]
+        assert len(result.reasons) >= len(deciding), result.path
         assert all(isinstance(line, str) and line.strip() for line in result.reasons)
 
 
-@pytest.mark.parametrize("pack_file", PATH_PARAMS)
-def test_every_outcome_kind_is_reachable(pack_file):
-    paths = complete_paths(pack_file)
-    kinds = {result.outcome.kind for _answers, result in paths if result.outcome}
-    assert kinds == set(engine.OUTCOME_KINDS), f"{len(paths)} paths reach {sorted(kinds)}"
+@pytest.mark.parametrize("pack_file", ROUTE_PARAMS)
+def test_every_outcome_is_reachable(pack_file):
+    pack = load(pack_file)
+    met = {result.outcome.id for _answers, result in routes(pack_file)}
+    assert met == set(pack.outcomes)
 
 
-# -- Engine behaviours (on the newest pack) -----------------------------------------------
+@pytest.mark.parametrize("pack_file", ROUTE_PARAMS)
+def test_every_step_is_on_some_route(pack_file):
+    pack = load(pack_file)
+    visited = {step for _answers, result in routes(pack_file) for step in result.path}
+    assert visited == set(pack.steps)
 
 
-@pytest.fixture
-def pack() -> Pack:
-    return load(PACK_FILES[-1])
+# -- The version 1 packs that old decisions were made with --------------------------------
+
+V1_ROUTES = [
+    # description, answers by step (changes to every step's first choice), outcome, approval
+    ("no legitimate purpose", {"purpose_legitimate": {"purpose_legitimate": "no"}}, "do_not_share"),
+    ("not identifiable", {"identifiable": {"identifiable": "no"}}, "can_share"),
+    (
+        "consent refused, public interest",
+        {"consent": {"consent": "refused"}},
+        "share_without_consent",
+    ),
+]
+
+
+def v1_answers(pack: Pack, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
+    answers = {s.id: {f.name: fixed_value(f) for f in s.fields} for s in pack.steps.values()}
+    answers["context"]["direction"] = "proactive"
+    answers["consent_given_by"]["consent_informed"] = "yes"
+    answers["lawful_reason"]["lawful_reason"] = ["public_interest_child"]
+    for step_id, values in changes.items():
+        answers[step_id].update(values)
+    return answers
+
+
+@pytest.mark.parametrize("v1_file", V1_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize(("changes", "kind"), [pytest.param(*r[1:], id=r[0]) for r in V1_ROUTES])
+def test_a_version_1_pack_still_walks_as_it_did(v1_file, changes, kind):
+    pack = load(v1_file)
+    result = engine.walk(pack, v1_answers(pack, changes))
+    assert result.complete
+    assert result.outcome.kind == kind
+    # v1 said needs_approval: only sharing without consent (and refusing a request) needed it
+    assert result.needs_approval is (kind == "share_without_consent")
+    assert result.sign_off == ("before" if kind == "share_without_consent" else "none")
+
+
+@pytest.mark.parametrize("v1_file", V1_FILES, ids=lambda p: p.stem)
+def test_a_version_1_refusal_of_a_request_still_needs_approval(v1_file):
+    pack = load(v1_file)
+    answers = v1_answers(pack, {"purpose_legitimate": {"purpose_legitimate": "no"}})
+    answers["context"]["direction"] = "request"
+    assert engine.walk(pack, answers).needs_approval is True
+
+
+@pytest.mark.parametrize("v1_file", V1_FILES, ids=lambda p: p.stem)
+def test_a_version_1_pack_has_the_legacy_sections(v1_file):
+    pack = load(v1_file)
+    assert [s.id for s in pack.sections] == ["context", "flowchart", "how", "record"]
+    assert pack.superseded is False
+
+
+# -- Walking ------------------------------------------------------------------------------
 
 
 def test_walk_stops_at_the_first_unanswered_step(pack):
     answers = answers_with(pack, {})
-    del answers["concern"]
+    del answers["purpose"]
     result = engine.walk(pack, answers)
     assert result.path == ["context", "subject"]
-    assert result.next_step == "concern"
+    assert result.next_step == "purpose"
     assert result.complete is False
     assert result.outcome is None
 
@@ -333,32 +319,91 @@ def test_walk_of_no_answers_waits_at_the_start(pack):
     assert result.path == []
     assert result.next_step == pack.start
     assert result.reasons == []
+    assert result.sign_off == "none"
 
 
 def test_walk_ignores_answers_off_the_path(pack):
-    answers = answers_with(pack, refused_because("public_interest_child"))
-    result = engine.walk(pack, answers)
-    assert "consent_given_by" not in result.path
+    result = engine.walk(pack, answers_with(pack, REFUSED_PUBLIC_INTEREST))
+    assert "consent_given" not in result.path
     assert "request_details" not in result.path
-    assert result.outcome.kind == "share_without_consent"
+    assert result.outcome.id == "share_without_consent"
 
 
 def test_answers_on_steps_off_the_path_do_not_steer_the_walk(pack):
     # A stray "request" on a step the path skips must not make a proactive refusal need approval
-    answers = answers_with(pack, {"purpose_legitimate": {"purpose_legitimate": "no"}})
+    answers = answers_with(pack, {"purpose": {"purpose_legitimate": "no"}})
     answers["request_details"]["direction"] = "request"
     assert engine.walk(pack, answers).needs_approval is False
 
 
+def test_walk_values_hold_the_answers_on_the_path(pack):
+    result = engine.walk(pack, answers_with(pack, {}))
+    assert result.values["consent"] == "given"
+    assert "refused_by" not in result.values
+
+
+def test_a_re_asked_answer_settles_the_first(pack):
+    answers = answers_with(
+        pack,
+        {
+            "consent": {"consent": "not_sure"},
+            "consent_recheck": {"consent_after_advice": "given"},
+        },
+    )
+    result = engine.walk(pack, answers)
+    assert result.path[4:8] == ["consent", "advice_consent", "consent_recheck", "consent_given"]
+    assert result.values["consent"] == "given"
+    assert result.outcome.id == "share_with_consent"
+
+
+def test_node_after_a_not_sure_step_is_its_advice_even_once_settled(pack):
+    answers = answers_with(
+        pack,
+        {"consent": {"consent": "not_sure"}, "consent_recheck": {"consent_after_advice": "given"}},
+    )
+    assert engine.node_after(pack, answers, "consent") == "advice_consent"
+    assert engine.node_after(pack, answers, "consent_recheck") == "consent_given"
+
+
+def test_sign_off_is_after_on_the_urgent_route(pack):
+    answers = answers_with(pack, {"subject": {"immediate_risk": "yes"}})
+    result = engine.walk(pack, answers)
+    assert result.outcome.id == "share_now"
+    assert result.sign_off == "after"
+    assert result.needs_approval is True
+
+
+def test_prompts_are_those_whose_condition_holds(pack):
+    answers = answers_with(
+        pack,
+        {"subject": {"concern_level": "significant_harm"}, "purpose": {"purpose_legitimate": "no"}},
+    )
+    result = engine.walk(pack, answers)
+    texts = [prompt.text for prompt in result.prompts]
+    assert any("refer it to children's social care" in text for text in texts)
+    assert not any("adult social care" in text for text in texts)
+    assert all(prompt.citations for prompt in result.prompts)
+
+
+def test_values_before_a_step_leave_it_and_later_steps_out(pack):
+    answers = answers_with(pack, {})
+    values = engine.values_before(pack, answers, "consent")
+    assert values["identifiable"] == "yes"
+    assert "consent" not in values
+
+
+# -- Changing answers ---------------------------------------------------------------------
+
+
 def test_changing_consent_to_refused_drops_who_gave_it(pack):
     given = only_path(pack, answers_with(pack, {}))
-    answers = only_path(pack, answers_with(pack, refused_because("public_interest_child")))
-    answers["consent_given_by"] = given["consent_given_by"]
-    assert engine.dropped_steps(pack, answers) == ["consent_given_by"]
+    answers = only_path(pack, answers_with(pack, REFUSED_PUBLIC_INTEREST))
+    answers["consent_given"] = given["consent_given"]
+    assert engine.dropped_steps(pack, answers) == ["consent_given"]
 
 
 def test_nothing_is_dropped_while_answers_stay_on_the_path(pack):
-    answers = only_path(pack, answers_with(pack, refused_because("vital_interests")))
+    answers = only_path(pack, answers_with(pack, REFUSED_PUBLIC_INTEREST))
     assert engine.dropped_steps(pack, answers) == []
 
 
@@ -366,41 +411,40 @@ def test_changing_to_a_request_keeps_the_later_answers_that_still_apply(pack):
     # The new request_details step is unanswered, but subject, purpose... still follow it:
     # dropping them would throw away the whole decision (services discard dropped steps).
     answers = only_path(pack, answers_with(pack, {}))
-    answers["context"] = {"direction": "request"}
+    answers["context"] = {**answers["context"], "direction": "request"}
     assert engine.dropped_steps(pack, answers) == []
 
 
 def test_node_after_names_the_outcome_a_step_leads_to(pack):
-    answers = answers_with(pack, {"purpose_legitimate": {"purpose_legitimate": "no"}})
-    assert engine.node_after(pack, answers, "purpose_legitimate") == "do_not_share"
+    answers = answers_with(pack, {"purpose": {"purpose_legitimate": "no"}})
+    assert engine.node_after(pack, answers, "purpose") == "do_not_share"
 
 
 def test_node_after_names_the_next_step(pack):
-    answers = answers_with(pack, refused_because("public_interest_child"))
-    assert engine.node_after(pack, answers, "consent") == "lawful_reason"
+    answers = answers_with(pack, REFUSED_PUBLIC_INTEREST)
+    assert engine.node_after(pack, answers, "consent") == "consent_refused"
 
 
 def test_node_after_the_last_step_is_the_end(pack):
-    answers = answers_with(pack, {})
-    assert engine.node_after(pack, answers, "follow_up") == engine.END
+    assert engine.node_after(pack, answers_with(pack, {}), "record") == engine.END
 
 
 def test_answered_step_is_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
-    del answers["concern"]
+    del answers["purpose"]
     assert engine.is_on_path(pack, answers, "subject") is True
 
 
 def test_next_step_is_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
-    del answers["concern"]
-    assert engine.is_on_path(pack, answers, "concern") is True
+    del answers["purpose"]
+    assert engine.is_on_path(pack, answers, "purpose") is True
 
 
 def test_step_beyond_the_next_one_is_not_on_the_path(pack):
     answers = only_path(pack, answers_with(pack, {}))
-    del answers["concern"]
-    assert engine.is_on_path(pack, answers, "purpose") is False
+    del answers["purpose"]
+    assert engine.is_on_path(pack, answers, "information") is False
 
 
 def test_step_on_another_branch_is_not_on_the_path(pack):
@@ -409,20 +453,20 @@ def test_step_on_another_branch_is_not_on_the_path(pack):
 
 
 def test_nodes_place_the_outcome_after_the_step_that_led_to_it(pack):
-    result = engine.walk(pack, answers_with(pack, {"identifiable": {"identifiable": "no"}}))
+    result = engine.walk(pack, answers_with(pack, {"information": {"identifiable": "no"}}))
     nodes = result.nodes()
     assert nodes[result.outcome_at] == "can_share"
-    assert nodes[nodes.index("identifiable") + 1] == "can_share"
+    assert nodes[nodes.index("information") + 1] == "can_share"
     assert nodes[nodes.index("can_share") + 1] == "what_to_share"
     assert nodes.count("can_share") == 1
     assert len(nodes) == len(result.path) + 1
 
 
 def test_nodes_end_with_the_outcome_when_the_next_step_is_unanswered(pack):
-    answers = answers_with(pack, {"confidential": {"confidential": "no"}})
+    answers = answers_with(pack, {"information": {"confidential": "no"}})
     del answers["what_to_share"]
     result = engine.walk(pack, answers)
-    assert result.nodes()[-2:] == ["confidential", "can_share"]
+    assert result.nodes()[-2:] == ["information", "can_share"]
     assert result.next_step == "what_to_share"
 
 
@@ -433,13 +477,28 @@ def test_nodes_without_an_outcome_are_the_path(pack):
     assert result.nodes() == result.path
 
 
+def test_after_and_before_follow_the_nodes(pack):
+    result = engine.walk(pack, answers_with(pack, {"information": {"identifiable": "no"}}))
+    assert result.after("information") == "can_share"
+    assert result.before("what_to_share") == "can_share"
+    assert result.before("context") is None
+    assert result.after("record") == engine.END
+
+
 def test_reasons_follow_the_path_in_order(pack):
-    result = engine.walk(pack, answers_with(pack, {"confidential": {"confidential": "no"}}))
+    result = engine.walk(pack, answers_with(pack, {"information": {"confidential": "no"}}))
     assert result.reasons == [
+        "You are sharing on your own initiative.",
+        "No one is at immediate risk, so the key questions follow.",
         "There is a clear and legitimate purpose for sharing.",
-        "The information could identify a person.",
         "The information is not confidential.",
     ]
+
+
+def test_sign_off_reason_follows_the_route_reasons(pack):
+    answers = answers_with(pack, REFUSED_PUBLIC_INTEREST)
+    result = engine.walk(pack, answers)
+    assert result.reasons[-1].startswith("Sharing without consent must be approved")
 
 
 def test_choose_takes_the_first_rule_that_holds(pack):
@@ -450,7 +509,169 @@ def test_choose_takes_the_first_rule_that_holds(pack):
 def test_choose_falls_back_to_the_rule_without_when(pack):
     rule = engine.choose(pack.steps["consent"], {"consent": "refused"})
     assert rule.when is None
-    assert rule.goto == "lawful_reason"
+    assert rule.goto == "consent_refused"
+
+
+# -- What the question pages need ---------------------------------------------------------
+
+
+def test_step_errors_accept_a_good_answer(pack):
+    answers = only_path(pack, answers_with(pack, {}))
+    values = {"lawful_reason": ["public_interest_child", "vital_interests"]}
+    assert engine.step_errors(pack, "lawful_reason", values, answers) == {}
+
+
+def test_step_errors_refuse_an_exclusive_choice_with_others(pack):
+    errors = engine.step_errors(
+        pack, "lawful_reason", {"lawful_reason": ["none", "vital_interests"]}, {}
+    )
+    assert errors == {
+        "lawful_reason": "Select 'None of these' or 'I'm not sure' on its own, or only the "
+        "reasons that apply"
+    }
+
+
+def test_step_errors_require_a_conditionally_required_field(pack):
+    errors = engine.step_errors(
+        pack, "request_details", {"requester_legal_basis": "other", "requester_org": "X"}, {}
+    )
+    assert errors["requester_legal_basis_other"] == "Enter the legal basis they gave"
+    assert "requester_role" in errors  # an always-required field left blank
+
+
+def test_step_errors_leave_an_unneeded_conditional_field_alone(pack):
+    values = {
+        "requester_org": "Police",
+        "requester_role": "Detective",
+        "requester_legal_basis": "cda1998_s115",
+        "requester_legal_basis_other": "",
+    }
+    assert engine.step_errors(pack, "request_details", values, {}) == {}
+
+
+def test_step_errors_apply_refusals_over_earlier_answers(pack):
+    answers = only_path(pack, answers_with(pack, {"subject": {"age_band": "adult"}}))
+    values = {
+        "consent_given_by": "parent",
+        "consent_informed": "yes",
+        "consent_how": "signed",
+        "consent_date": DATE_ANSWER,
+    }
+    errors = engine.step_errors(pack, "consent_given", values, answers)
+    assert "A parent cannot decide about consent for an adult" in errors["consent_given_by"]
+
+
+def test_step_errors_ignore_fields_the_page_does_not_ask(pack):
+    answers = only_path(pack, answers_with(pack, {"purpose": {"purpose_legitimate": "no"}}))
+    values = {"not_sharing_reasons": "No purpose."}
+    assert engine.step_errors(pack, "not_sharing_reasons", values, answers) == {}
+
+
+def test_visible_fields_ask_for_the_requester_only_on_a_request(pack):
+    proactive = only_path(pack, answers_with(pack, {"purpose": {"purpose_legitimate": "no"}}))
+    request = copy.deepcopy(proactive)
+    request["context"]["direction"] = "request_public"
+    names = [f.name for f in engine.visible_fields(pack, "not_sharing_reasons", proactive)]
+    assert names == ["not_sharing_reasons"]
+    names = [f.name for f in engine.visible_fields(pack, "not_sharing_reasons", request)]
+    assert "requester_response" in names
+
+
+def test_visible_fields_ask_for_a_lead_at_significant_harm(pack):
+    answers = only_path(
+        pack,
+        answers_with(
+            pack,
+            {
+                "subject": {"concern_level": "significant_harm"},
+                "purpose": {"purpose_legitimate": "no"},
+            },
+        ),
+    )
+    names = [f.name for f in engine.visible_fields(pack, "not_sharing_reasons", answers)]
+    assert names == ["not_sharing_reasons", "lead_advice_from", "lead_advice"]
+
+
+def test_prefill_takes_the_recipient_from_the_requester(pack):
+    answers = only_path(pack, answers_with(pack, {"context": {"direction": "request"}}))
+    answers["request_details"] = {
+        "requester_org": "Leicestershire Police",
+        "requester_role": "Detective constable",
+        "requester_legal_basis": "cda1998_s115",
+        "requester_legal_basis_other": "",
+    }
+    assert engine.prefill(pack, "recipient", answers) == {
+        "recipient_org": "Leicestershire Police",
+        "recipient_role": "Detective constable",
+    }
+    assert engine.prefill(pack, "purpose", answers) == {"purpose_categories": ["crime"]}
+
+
+def test_prefill_suggests_no_purpose_for_a_member_of_the_public(pack):
+    answers = only_path(pack, answers_with(pack, {"context": {"direction": "request_public"}}))
+    assert engine.prefill(pack, "purpose", answers) == {"purpose_legitimate": "no"}
+
+
+def test_prefill_gives_nothing_without_a_source(pack):
+    answers = only_path(pack, answers_with(pack, {}))
+    assert engine.prefill(pack, "recipient", answers) == {}
+
+
+def test_revealed_by_names_the_choice_a_field_depends_on(pack):
+    step = pack.steps["request_details"]
+    assert engine.revealed_by(step, "requester_legal_basis_other") == (
+        "requester_legal_basis",
+        "other",
+    )
+    assert engine.revealed_by(step, "requester_org") is None
+    assert engine.revealed_by(pack.steps["purpose"], "purpose_other") == (
+        "purpose_categories",
+        "other",
+    )
+
+
+def test_progress_counts_the_sections_on_the_likely_path(pack):
+    answers = only_path(pack, answers_with(pack, {}))
+    walk = engine.walk(pack, answers)
+    assert engine.progress(pack, walk, "context") == (1, 6, "About the request")
+    assert engine.progress(pack, walk, "consent") == (4, 6, "Consent")
+    assert engine.progress(pack, walk, "share_with_consent") == (4, 6, "Consent")
+    assert engine.progress(pack, walk, "record") == (6, 6, "Record")
+
+
+def test_progress_projects_unanswered_questions_along_their_last_rule(pack):
+    answers = only_path(pack, answers_with(pack, {}))
+    partial = {s: answers[s] for s in ["context", "subject", "purpose", "information"]}
+    walk = engine.walk(pack, partial)
+    assert walk.next_step == "consent"
+    # consent unanswered: its last rule (refused) leads on through the lawful reason section
+    assert engine.progress(pack, walk, "consent") == (4, 7, "Consent")
+
+
+def test_progress_of_a_refusal_is_short(pack):
+    answers = only_path(pack, answers_with(pack, {"purpose": {"purpose_legitimate": "no"}}))
+    walk = engine.walk(pack, answers)
+    assert engine.progress(pack, walk, "not_sharing_reasons") == (3, 3, "Record")
+
+
+def test_likely_path_of_a_complete_walk_is_its_nodes(pack):
+    walk = engine.walk(pack, answers_with(pack, {}))
+    assert engine.likely_path(pack, walk) == walk.nodes()
+
+
+def test_pack_field_step_of_and_settled_by(pack):
+    assert pack.field("gdpr_article6").kind == "radio"
+    assert pack.step_of("gdpr_article6").id == "data_protection_basis"
+    assert pack.settled_by("consent") == ["consent_after_advice"]
+    with pytest.raises(KeyError):
+        pack.field("nothing")
+
+
+def test_every_edition_shares_one_flowchart(any_pack, pack):
+    assert list(any_pack.steps) == list(pack.steps)
+    assert list(any_pack.outcomes) == list(pack.outcomes)
+    for step_id, step in pack.steps.items():
+        assert any_pack.steps[step_id].next == step.next
 
 
 # -- Conditions ---------------------------------------------------------------------------
@@ -464,6 +685,7 @@ CONDITIONS = [
     ("equals matches", {"field": "consent", "equals": "given"}, True),
     ("equals differs", {"field": "consent", "equals": "refused"}, False),
     ("equals on a missing field", {"field": "absent", "equals": "given"}, False),
+    ("not equals on a missing field", {"not": {"field": "absent", "equals": "given"}}, True),
     ("in matches", {"field": "consent", "in": ["refused", "given"]}, True),
     ("in misses", {"field": "consent", "in": ["refused", "not_sought"]}, False),
     ("contains a ticked box", {"field": "lawful_reason", "contains": "vital_interests"}, True),

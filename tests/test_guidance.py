@@ -1,5 +1,6 @@
-"""Guidance packs: the shipped packs are valid and faithful to their sources; bad packs are
-refused with a PackError that names the problem (docs/guidance-packs.md, "Validation").
+"""Guidance packs: the shipped editions are valid and faithful to their sources; an edition
+resolves onto the shared base; bad packs are refused with a PackError that names the problem
+(docs/guidance-packs.md, "Validation").
 """
 
 from __future__ import annotations
@@ -12,10 +13,20 @@ from typing import Any
 
 import pytest
 
-from decisions.guidance.schema import KNOWN_SOURCE_FILES, PackError, load_pack, read_pack_file
+from decisions.guidance import engine
+from decisions.guidance.overlay import pack_diff, resolve, resolve_file
+from decisions.guidance.schema import (
+    KNOWN_SOURCE_FILES,
+    PackError,
+    load_pack,
+    pack_digest,
+    read_pack_file,
+)
 
 GUIDANCE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "guidance"
 PACK_FILES = sorted(GUIDANCE_DIR.glob("*.json"))
+BASE_FILE = GUIDANCE_DIR / "base" / "key-questions.json"
+V1_FILES = sorted((GUIDANCE_DIR / "archive").glob("*-v1.json"))
 # In CI the repository is a clean clone with shared/ beside it.
 SHARED_GUIDANCE = Path(__file__).resolve().parents[2] / "shared" / "guidance"
 
@@ -34,20 +45,49 @@ def collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def source_text(pack: engine.Pack, source: str) -> str:
+    path = shared_guidance() / pack.sources[source]["file"]
+    return collapse(path.read_text(encoding="utf-8"))
+
+
 def all_citations(data: dict[str, Any]) -> list[dict[str, Any]]:
     citations = [rule["citation"] for rule in data.get("golden_rules", [])]
     for item in data["steps"] + data["outcomes"]:
         citations += item.get("citations", [])
         if item.get("quote"):
             citations.append(item["quote"]["citation"])
+        for rule in item.get("next", []) if isinstance(item.get("next"), list) else []:
+            citations += rule.get("citations", [])
+        sign_off = item.get("sign_off")
+        for rule in sign_off if isinstance(sign_off, list) else []:
+            citations += rule.get("citations", [])
+        for prompt in item.get("prompts", []):
+            citations += prompt.get("citations", [])
     return citations
 
 
-# -- The shipped packs --------------------------------------------------------------------
+def our_words(pack: engine.Pack) -> list[tuple[str, str]]:
+    """(where, text) for every help text, hint, summary, prompt and reason: our own words."""
+    texts = []
+    for step in pack.steps.values():
+        texts.append((f"step {step.id} help", step.help))
+        texts += [(f"field {f.name} hint", f.hint) for f in step.fields if f.hint]
+        texts += [(f"step {step.id} reason", rule.reason) for rule in step.next if rule.reason]
+    for outcome in pack.outcomes.values():
+        texts.append((f"outcome {outcome.id}", outcome.summary))
+        texts += [(f"outcome {outcome.id} prompt", p.text) for p in outcome.prompts]
+    return texts
+
+
+# -- The shipped editions -----------------------------------------------------------------
 
 
 def test_there_are_packs_to_check():
-    assert PACK_FILES, f"no guidance packs in {GUIDANCE_DIR}"
+    assert [p.stem for p in PACK_FILES] == [
+        "key-questions-2015",
+        "key-questions-2018",
+        "key-questions-2024",
+    ]
 
 
 @pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
@@ -55,7 +95,53 @@ def test_shipped_pack_loads(pack_file):
     data, pack = read_pack_file(pack_file)
     assert pack.id == data["id"] == pack_file.stem
     assert pack.start in pack.steps
-    assert len(pack.outcomes) == 4
+    assert {o.kind for o in pack.outcomes.values()} == set(engine.OUTCOME_KINDS)
+
+
+@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+def test_each_changed_edition_has_a_new_version(pack_file):
+    _, pack = read_pack_file(pack_file)
+    old = next(p for p in V1_FILES if p.stem == f"{pack.id}-v1")
+    assert pack.version > read_pack_file(old)[1].version
+
+
+@pytest.mark.parametrize("v1_file", V1_FILES, ids=lambda p: p.stem)
+def test_the_version_1_packs_old_records_use_still_load(v1_file):
+    data, pack = read_pack_file(v1_file)
+    assert pack.version == 1
+    assert "base" not in json.loads(v1_file.read_text(encoding="utf-8"))
+    assert pack_digest(data) == pack_digest(json.loads(v1_file.read_text(encoding="utf-8")))
+
+
+def test_only_the_2015_edition_is_superseded():
+    superseded = {
+        read_pack_file(p)[1].edition for p in PACK_FILES if read_pack_file(p)[1].superseded
+    }
+    assert superseded == {"2015"}
+
+
+def test_an_edition_file_is_a_small_overlay_on_the_base():
+    base = BASE_FILE.read_text(encoding="utf-8")
+    for pack_file in PACK_FILES:
+        overlay = json.loads(pack_file.read_text(encoding="utf-8"))
+        assert overlay["base"] == "base/key-questions.json"
+        assert len(pack_file.read_text(encoding="utf-8")) < len(base) / 10
+
+
+def test_the_stored_pack_is_the_whole_resolved_pack():
+    data, pack = read_pack_file(GUIDANCE_DIR / "key-questions-2024.json")
+    assert "base" not in data
+    assert len(data["steps"]) == len(pack.steps)
+    assert data == resolve_file(GUIDANCE_DIR / "key-questions-2024.json")
+
+
+def test_safeguarding_partners_request_under_section_16h_except_in_2015():
+    for pack_file in PACK_FILES:
+        _, pack = read_pack_file(pack_file)
+        values = {c.value for c in pack.field("duty_which").choices}
+        expected = "ca2004_s14b" if pack.edition == "2015" else "ca2004_s16h"
+        assert expected in values
+        assert {"ca2004_s14b", "ca2004_s16h"} - {expected} & values == set()
 
 
 @pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
@@ -64,6 +150,28 @@ def test_shipped_pack_field_names_are_unique(pack_file):
     names = [f.name for step in pack.steps.values() for f in step.fields]
     repeated = sorted({name for name in names if names.count(name) > 1})
     assert not repeated
+
+
+@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+def test_the_reported_fields_keep_their_names(pack_file):
+    _, pack = read_pack_file(pack_file)
+    for name in (
+        "direction",
+        "concern_level",
+        "purpose_categories",
+        "consent",
+        "lawful_reason",
+        "gdpr_article6",
+        "special_category_condition",
+        "recipient_org",
+        "method",
+        "share_date",
+        "case_reference",
+        "initials",
+        "age_band",
+        "subject_type",
+    ):
+        pack.field(name)
 
 
 @pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
@@ -81,23 +189,72 @@ def test_shipped_pack_citations_name_its_sources(pack_file):
     assert {c["source"] for c in citations} <= set(pack.sources)
 
 
+@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+def test_every_rule_that_decides_gives_a_reason_and_cites_its_source(pack_file):
+    _, pack = read_pack_file(pack_file)
+    for step in pack.steps.values():
+        if len(step.next) == 1:
+            continue
+        for number, rule in enumerate(step.next, start=1):
+            assert rule.reason.strip(), f"{step.id} rule {number}"
+            assert rule.citations, f"{step.id} rule {number}"
+    for outcome in pack.outcomes.values():
+        for rule in outcome.sign_off:
+            if rule.value != "none":
+                assert rule.reason.strip() and rule.citations, outcome.id
+        assert outcome.citations, outcome.id
+        assert all(prompt.citations for prompt in outcome.prompts), outcome.id
+
+
+@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+def test_every_step_cites_the_guidance(pack_file):
+    _, pack = read_pack_file(pack_file)
+    assert all(step.citations for step in pack.steps.values())
+
+
 def test_every_known_source_file_is_in_shared_guidance():
     missing = sorted(f for f in KNOWN_SOURCE_FILES if not (shared_guidance() / f).is_file())
     assert not missing
 
 
-@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("pack_file", PACK_FILES + V1_FILES, ids=lambda p: p.stem)
 def test_golden_rules_are_quoted_verbatim_from_their_source(pack_file):
-    sources_dir = shared_guidance()
     _, pack = read_pack_file(pack_file)
     assert len(pack.golden_rules) == 7
-    misquoted = []
-    for rule in pack.golden_rules:
-        source_file = pack.sources[rule["citation"]["source"]]["file"]
-        source_text = collapse((sources_dir / source_file).read_text(encoding="utf-8"))
-        if collapse(rule["text"]) not in source_text:
-            misquoted.append((rule["number"], source_file))
+    misquoted = [
+        rule["number"]
+        for rule in pack.golden_rules
+        if collapse(rule["text"]) not in source_text(pack, rule["citation"]["source"])
+    ]
     assert not misquoted, f"golden rules not found verbatim in their source: {misquoted}"
+
+
+@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+def test_quotations_are_verbatim_from_their_source(pack_file):
+    _, pack = read_pack_file(pack_file)
+    misquoted = [
+        step.id
+        for step in pack.steps.values()
+        if step.quote
+        and collapse(step.quote["text"]) not in source_text(pack, step.quote["citation"]["source"])
+    ]
+    assert not misquoted
+
+
+@pytest.mark.parametrize("pack_file", PACK_FILES, ids=lambda p: p.stem)
+def test_help_texts_are_our_own_words(pack_file):
+    # Guidance text appears only as attributed quotations: no run of ten words in a help
+    # text, hint, summary, prompt or reason is copied from a source.
+    _, pack = read_pack_file(pack_file)
+    sources = " ".join(source_text(pack, key).lower() for key in pack.sources)
+    copied = []
+    for where, text in our_words(pack):
+        words = collapse(text).lower().split()
+        for i in range(len(words) - 9):
+            if " ".join(words[i : i + 10]) in sources:
+                copied.append((where, " ".join(words[i : i + 10])))
+                break
+    assert not copied
 
 
 # -- Bad packs ----------------------------------------------------------------------------
@@ -383,7 +540,7 @@ def test_condition_naming_a_field_answered_on_one_branch_only_is_refused(data):
 
 def test_approval_condition_naming_a_field_not_yet_answered_is_refused(data):
     outcome(data, "dont_share")["needs_approval"] = {"field": "consent", "equals": "refused"}
-    assert "outcome 'dont_share': field 'consent' may not be answered" in refused(data)
+    assert "outcome 'dont_share', sign_off 1: field 'consent' may not be" in refused(data)
 
 
 def test_condition_with_unknown_choice_value_is_refused(data):
@@ -453,3 +610,346 @@ def test_read_pack_file_with_a_bad_pack_names_the_file_and_the_problem(tmp_path)
     path.write_text(json.dumps(bad), encoding="utf-8")
     with pytest.raises(PackError, match=r"^bad-pack\.json: version must be a positive"):
         read_pack_file(path)
+
+
+# -- The new pack features ------------------------------------------------------------------
+
+
+def test_exclusive_checkbox_choice_is_read(data):
+    pack = load_pack(data)
+    assert [c.exclusive for c in pack.field("lawful_reason").choices] == [False, False]
+    step(data, "lawful_reason")["fields"][0]["choices"][1]["exclusive"] = True
+    assert load_pack(data).field("lawful_reason").choices[1].exclusive is True
+
+
+def test_exclusive_radio_choice_is_refused(data):
+    step(data, "consent")["fields"][0]["choices"][0]["exclusive"] = True
+    assert "only a checkbox choice may be exclusive" in refused(data)
+
+
+def add_field(data: dict[str, Any], step_id: str, **extra: Any) -> dict[str, Any]:
+    new = {"name": "details", "kind": "text", "label": "Details", **extra}
+    step(data, step_id)["fields"].append(new)
+    return new
+
+
+def test_required_when_makes_a_field_conditionally_required(data):
+    add_field(data, "consent", required_when={"field": "consent", "equals": "refused"})
+    pack = load_pack(data)
+    assert pack.field("details").required is False
+    assert engine.step_errors(pack, "consent", {"consent": "refused"}, {"purpose": {}}) == {
+        "details": "Answer the question: Details"
+    }
+
+
+def test_required_when_with_required_true_is_refused(data):
+    add_field(data, "consent", required=True, required_when={"field": "consent", "equals": "given"})
+    assert "must not be required: true" in refused(data)
+
+
+def test_required_when_naming_an_unknown_field_is_refused(data):
+    add_field(data, "consent", required_when={"field": "nothing", "equals": "x"})
+    assert "field 'details': condition names unknown field 'nothing'" in refused(data)
+
+
+def test_required_when_naming_a_later_field_is_refused(data):
+    add_field(data, "purpose", required_when={"field": "consent", "equals": "given"})
+    assert "field 'consent' is never answered before here" in refused(data)
+
+
+def test_refusal_of_a_field_on_another_step_is_refused(data):
+    step(data, "consent")["refuse"] = [
+        {"when": {"field": "consent", "equals": "given"}, "field": "notes", "message": "No."}
+    ]
+    assert "step 'consent', refuse 1: 'notes' is not a field of this step" in refused(data)
+
+
+def test_refusal_without_a_message_is_refused(data):
+    step(data, "consent")["refuse"] = [
+        {"when": {"field": "consent", "equals": "given"}, "field": "consent"}
+    ]
+    assert "'message' must be non-empty text" in refused(data)
+
+
+def test_refusal_may_name_a_field_answered_on_some_path_only(data):
+    # record follows purpose directly (no consent) on one path: missing counts as unanswered
+    step(data, "record")["refuse"] = [
+        {"when": {"field": "consent", "equals": "refused"}, "field": "notes", "message": "No."}
+    ]
+    pack = load_pack(data)
+    answers = {"purpose": {"purpose_legitimate": "no"}}
+    assert engine.step_errors(pack, "record", {"notes": "x"}, answers) == {}
+    answers = {
+        "purpose": {"purpose_legitimate": "yes"},
+        "consent": {"consent": "refused"},
+        "lawful_reason": {"lawful_reason": ["public_interest"]},
+    }
+    assert engine.step_errors(pack, "record", {"notes": "x"}, answers) == {"notes": "No."}
+
+
+def test_show_when_naming_a_field_of_the_same_step_is_refused(data):
+    add_field(data, "consent", show_when={"field": "consent", "equals": "given"})
+    assert "show_when: field 'consent' is never answered before here" in refused(data)
+
+
+def test_show_when_hides_a_field(data):
+    add_field(data, "record", show_when={"field": "consent", "equals": "refused"})
+    pack = load_pack(data)
+    answers = {"purpose": {"purpose_legitimate": "no"}}
+    assert [f.name for f in engine.visible_fields(pack, "record", answers)] == ["notes"]
+
+
+def test_recall_of_a_field_not_always_answered_is_refused(data):
+    step(data, "record")["recall"] = ["consent"]
+    assert "recall names 'consent', not answered on every path" in refused(data)
+
+
+def recheck(data: dict[str, Any], **field_extra: Any) -> None:
+    """A re-ask of consent between consent and lawful_reason."""
+    step(data, "consent")["next"][1]["goto"] = "consent_recheck"
+    data["steps"].insert(
+        2,
+        {
+            "id": "consent_recheck",
+            "section": "flowchart",
+            "title": "Having taken advice, do you have consent?",
+            "help": "Help.",
+            "recall": ["purpose_legitimate"],
+            "fields": [
+                {
+                    "name": "consent_again",
+                    "kind": "radio",
+                    "label": "Consent",
+                    "choices": [{"value": "given", "label": "Given"}],
+                    "settles": "consent",
+                    **field_extra,
+                }
+            ],
+            "next": [
+                {"when": {"field": "consent", "equals": "given"}, "goto": "share"},
+                {"goto": "lawful_reason"},
+            ],
+        },
+    )
+
+
+def test_a_re_ask_settles_the_earlier_answer(data):
+    recheck(data)
+    pack = load_pack(data)
+    answers = {
+        "purpose": {"purpose_legitimate": "yes"},
+        "consent": {"consent": "refused"},
+        "consent_recheck": {"consent_again": "given"},
+    }
+    result = engine.walk(pack, answers)
+    assert result.values["consent"] == "given"
+    assert result.outcome.id == "share"
+    assert pack.steps["consent_recheck"].recall == ("purpose_legitimate",)
+
+
+def test_settling_an_unknown_value_is_refused(data):
+    recheck(data, choices=[{"value": "maybe", "label": "Maybe"}])
+    assert "'consent' has no choice 'maybe'" in refused(data)
+
+
+def test_settling_a_later_field_is_refused(data):
+    recheck(data, settles="lawful_reason")
+    assert "settles 'lawful_reason', not answered on every path" in refused(data)
+
+
+def test_prefill_from_a_field_never_answered_before_is_refused(data):
+    step(data, "purpose")["prefill"] = [{"field": "purpose_legitimate", "from": "consent"}]
+    assert "'consent' is never answered before this step" in refused(data)
+
+
+def test_prefill_of_an_unknown_value_is_refused(data):
+    step(data, "consent")["prefill"] = [{"field": "consent", "value": "maybe"}]
+    assert "'consent' has no choice 'maybe'" in refused(data)
+
+
+def test_prefill_needs_exactly_one_source(data):
+    step(data, "consent")["prefill"] = [{"field": "consent", "value": "given", "from": "x"}]
+    assert "needs 'field' and one of 'from' or 'value'" in refused(data)
+
+
+def test_prefill_maps_an_earlier_answer(data):
+    step(data, "consent")["prefill"] = [
+        {"field": "consent", "from": "purpose_legitimate", "map": {"yes": "given"}}
+    ]
+    pack = load_pack(data)
+    assert engine.prefill(pack, "consent", {"purpose": {"purpose_legitimate": "yes"}}) == {
+        "consent": "given"
+    }
+    assert engine.prefill(pack, "consent", {"purpose": {"purpose_legitimate": "no"}}) == {}
+
+
+@pytest.mark.parametrize(
+    ("sign_off", "message"),
+    [
+        ("later", "value must be one of none, before, after"),
+        (
+            [{"when": {"field": "consent", "equals": "given"}, "value": "before"}],
+            "the last sign_off rule must have no 'when'",
+        ),
+        ([], "sign_off must be one of"),
+    ],
+)
+def test_bad_sign_off_is_refused(data, sign_off, message):
+    outcome(data, "share")["sign_off"] = sign_off
+    del outcome(data, "share")["needs_approval"]
+    assert message in refused(data)
+
+
+def test_sign_off_and_needs_approval_together_are_refused(data):
+    outcome(data, "share")["sign_off"] = "before"
+    assert "give sign_off or needs_approval, not both" in refused(data)
+
+
+def test_sign_off_after_is_a_review_once_it_has_taken_effect(data):
+    del outcome(data, "share")["needs_approval"]
+    outcome(data, "share")["sign_off"] = "after"
+    pack = load_pack(data)
+    answers = {"purpose": {"purpose_legitimate": "yes"}, "consent": {"consent": "given"}}
+    result = engine.walk(pack, answers)
+    assert (result.sign_off, result.needs_approval) == ("after", True)
+
+
+def test_legacy_needs_approval_condition_becomes_sign_off_before(data):
+    pack = load_pack(data)
+    rules = pack.outcomes["share"].sign_off
+    assert [r.value for r in rules] == ["before", "none"]
+    assert rules[0].when == {"field": "purpose_legitimate", "equals": "yes"}
+
+
+def test_prompt_citing_an_unknown_source_is_refused(data):
+    outcome(data, "share")["prompts"] = [
+        {"text": "Tell them.", "citations": [{"source": "x", "section": "1"}]}
+    ]
+    assert "outcome 'share', prompt 1: citation" in refused(data)
+
+
+def test_prompt_shows_when_its_condition_holds(data):
+    outcome(data, "share")["prompts"] = [
+        {
+            "text": "Consent given.",
+            "when": {"field": "consent", "equals": "given"},
+            "citations": [cite("1")],
+        }
+    ]
+    pack = load_pack(data)
+    result = engine.walk(
+        pack, {"purpose": {"purpose_legitimate": "yes"}, "consent": {"consent": "given"}}
+    )
+    assert [p.text for p in result.prompts] == ["Consent given."]
+
+
+def test_rule_citing_an_unknown_source_is_refused(data):
+    step(data, "consent")["next"][0]["citations"] = [{"source": "x", "section": "1"}]
+    assert "step 'consent', rule 1: citation" in refused(data)
+
+
+def test_step_in_an_undeclared_section_is_refused(data):
+    data["sections"] = [{"id": "flowchart", "title": "Flowchart"}]
+    assert "step 'record': section must be one of flowchart" in refused(data)
+
+
+def test_repeated_section_ids_are_refused(data):
+    data["sections"] = [{"id": "flowchart", "title": "A"}, {"id": "flowchart", "title": "B"}]
+    assert "section ids repeat" in refused(data)
+
+
+def test_superseded_must_be_true_or_false(data):
+    data["superseded"] = "yes"
+    assert "superseded must be true or false" in refused(data)
+    data["superseded"] = True
+    assert load_pack(data).superseded is True
+
+
+# -- Editions: a base and an overlay --------------------------------------------------------
+
+OVERLAY = {
+    "base": "base.json",
+    "id": "test-pack-2024",
+    "version": 2,
+    "edition": "2024",
+    "golden_rules": [{"number": 1, "text": "Seek advice.", "citation": cite("Section 6")}],
+    "steps": {
+        "consent": {
+            "help": "New help.",
+            "+citations": [cite("Section 13")],
+            "fields": {"consent": {"choices": {"refused": {"label": "Refused or withdrawn"}}}},
+        }
+    },
+    "outcomes": {"share": {"title": "You may share now"}},
+}
+
+
+def test_an_overlay_changes_only_what_it_names(data):
+    resolved = resolve(data, OVERLAY)
+    assert resolved["id"] == "test-pack-2024"
+    assert resolved["golden_rules"][0]["text"] == "Seek advice."
+    assert "base" not in resolved
+    consent = step(resolved, "consent")
+    assert consent["help"] == "New help."
+    assert consent["citations"] == [cite("Section 13")]
+    assert consent["fields"][0]["choices"][1] == {
+        "value": "refused",
+        "label": "Refused or withdrawn",
+    }
+    assert outcome(resolved, "share")["title"] == "You may share now"
+    assert step(resolved, "purpose") == step(data, "purpose")
+    assert step(data, "consent")["help"] == "Help.", "the base is left unchanged"
+    load_pack(resolved)
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"steps": {"nowhere": {"help": "x"}}}, "step 'nowhere', which the base lacks"),
+        ({"steps": {"consent": {"fields": {"nothing": {"label": "x"}}}}}, "patches 'nothing'"),
+        ({"steps": {"consent": {"+help": ["x"]}}}, "'+help' appends a list to a list"),
+        ({"steps": ["consent"]}, "must be an object keyed by id"),
+    ],
+)
+def test_a_bad_overlay_is_refused(data, patch, message):
+    with pytest.raises(PackError, match=re.escape(message)):
+        resolve(data, {**OVERLAY, **patch})
+
+
+def test_an_edition_file_is_resolved_onto_its_base(tmp_path, data):
+    (tmp_path / "base.json").write_text(json.dumps(data), encoding="utf-8")
+    (tmp_path / "test-pack-2024.json").write_text(json.dumps(OVERLAY), encoding="utf-8")
+    stored, pack = read_pack_file(tmp_path / "test-pack-2024.json")
+    assert pack.id == "test-pack-2024"
+    assert stored == resolve(data, OVERLAY)
+
+
+def test_an_edition_whose_base_is_missing_names_the_base(tmp_path):
+    (tmp_path / "test-pack-2024.json").write_text(json.dumps(OVERLAY), encoding="utf-8")
+    with pytest.raises(PackError, match=r"^base\.json: cannot be read as JSON"):
+        read_pack_file(tmp_path / "test-pack-2024.json")
+
+
+def test_diff_lists_what_changed_between_editions(data):
+    lines = pack_diff(data, resolve(data, OVERLAY))
+    assert lines[0] == "--- test-pack v1 (2018)"
+    assert lines[1] == "+++ test-pack-2024 v2 (2024)"
+    assert "id: 'test-pack' -> 'test-pack-2024'" in lines
+    assert "steps[consent].help: 'Help.' -> 'New help.'" in lines
+    assert any(line.startswith("golden_rules[1].text:") for line in lines)
+    assert any(line.startswith("steps[consent].citations: added") for line in lines)
+    assert (
+        "steps[consent].fields[consent].choices[refused].label: 'Refused' -> 'Refused or withdrawn'"
+        in lines
+    )
+
+
+def test_diff_of_an_edition_with_itself_is_empty(data):
+    assert pack_diff(data, data)[2:] == ["no differences"]
+
+
+def test_diff_names_added_and_removed_steps(data):
+    changed = copy.deepcopy(data)
+    changed["steps"] = [s for s in changed["steps"] if s["id"] != "record"]
+    lines = pack_diff(data, changed)
+    assert "steps[record]: removed" in lines

@@ -14,9 +14,9 @@ from weasyprint import HTML
 
 from decisions import pdf, services
 from decisions.models import AuditEvent, Decision, Status
-from decisions.views.wizard import resume_url
+from decisions.navigation import resume_url
 from tests.conftest import client_for
-from tests.factories import answered_decision
+from tests.factories import answered_decision, route_values
 
 OUTCOMES = ["do_not_share", "can_share", "share_with_consent", "share_without_consent"]
 HOSTILE_ANSWER = (
@@ -65,10 +65,7 @@ def decision_with_answer(user, *, purpose_description: str) -> Decision:
         decision=decision,
         user=user,
         step_id="purpose",
-        values={
-            "purpose_categories": ["s47_child_protection"],
-            "purpose_description": purpose_description,
-        },
+        values={**route_values("can_share", "purpose"), "purpose_description": purpose_description},
     )
     services.decision_submit(decision=decision, user=user)
     decision.refresh_from_db()
@@ -135,10 +132,15 @@ def test_pdf_prints_every_question_on_the_path_in_order(practitioner, submitted_
 
 
 def test_pdf_cites_the_guidance_for_each_question(practitioner, submitted):
-    step = submitted.latest_record().snapshot["steps"][0]
+    # Citations are gathered in an appendix, by source, naming the questions resting on each.
     text = text_of(download(practitioner, submitted))
-    citation = step["citations"][0]
-    assert f"{citation['title']}, {citation['section']}" in text
+    for step in submitted.latest_record().snapshot["steps"]:
+        for citation in step["citations"]:
+            assert citation["title"] in text
+            assert citation["section"] in text
+    appendix = text[text.index("Appendix: sources") :]
+    first = submitted.latest_record().snapshot["steps"][0]["citations"][0]
+    assert f"{first['section']} (question 1" in appendix
 
 
 def test_pdf_marks_the_outcome_where_it_was_reached(practitioner, submitted_each_outcome):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from decisions.models import AuditEvent, Decision, DecisionRecord, Status
 from tests.conftest import client_for
-from tests.factories import answered_decision
+from tests.factories import answered_decision, as_post, route_values
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,13 @@ def test_an_amendment_is_a_new_version_and_the_original_stays_readable(
     assert amendment.version == 2
     as_practitioner.post(
         reverse("step", args=[amendment.public_id, "recipient"]) + "?return=check",
-        {"recipient_org": "Health visiting team", "recipient_role": "Health visitor"},
+        as_post(
+            {
+                **route_values("can_share", "recipient"),
+                "recipient_org": "Health visiting team",
+                "recipient_role": "Health visitor",
+            }
+        ),
     )
     as_practitioner.post(reverse("check_answers", args=[amendment.public_id]))
     original.refresh_from_db()

@@ -127,18 +127,22 @@ def test_lawful_reasons_count_each_reason_a_decision_gives(report):
         "statutory_duty": 0,
         "public_interest_child": 3,  # 3, 6, 7
         "public_interest_adult": 0,
+        "statutory_power": 0,
         "public_interest_crime": 1,  # 11
         "vital_interests": 0,
+        "best_interests": 0,
         "none": 0,
+        "not_sure": 0,
     }
 
 
 def test_gdpr_article_6_bases(report):
     assert by_key(report.gdpr_bases) == {
+        "public_task": 7,  # 1, 2, 3, 7, 9, 10, 11
         "legal_obligation": 2,  # 6, 13
-        "public_task": 3,  # 3, 7, 11
         "vital_interests": 0,
         "legitimate_interests": 0,
+        "not_personal_data": 2,  # 5, 14
     }
 
 
@@ -152,7 +156,10 @@ def test_purposes_count_each_purpose_a_decision_gives(report):
         "partnership_review": 0,
         "prevent": 1,  # 11
         "crime": 2,  # 4, 6
+        "serious_violence": 0,
+        "adult_at_risk": 0,
         "other": 1,  # 12
+        "none": 0,
     }
 
 
@@ -341,7 +348,8 @@ def test_a_reported_answer_is_found_whichever_step_holds_it(practitioner):
             pack=pack,
             answers=answers,
         )
-    found = Decision.objects.annotate(d=answer("direction", {"direction": ["context", "moved"]}))
+    places = {"direction": [("context", "direction"), ("moved", "direction")]}
+    found = Decision.objects.annotate(d=answer("direction", places))
     assert sorted(found.values_list("d", flat=True)) == ["proactive", "request"]
 
 

@@ -19,13 +19,15 @@ from decisions import signoff
 from decisions.audit import record_event
 from decisions.models import Approval, AuditEvent, AuditVerification, Decision, Role, Status
 from tests.conftest import client_for
-from tests.factories import ROUTES, UserFactory, answered_decision, as_post
+from tests.factories import ROUTES, UserFactory, answered_decision, as_post, route_values
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def awaiting(practitioner) -> Decision:
+def awaiting(practitioner, lead) -> Decision:
+    # The organisation has a lead, so administrators are not its fallback approvers
+    # (tests/test_approvers.py covers an organisation without one).
     return answered_decision(practitioner, "share_without_consent", submit=True)
 
 
@@ -180,8 +182,13 @@ def test_a_full_return_and_resubmission_round_trip_through_the_pages(practitione
     drafts = decider.get(reverse("my_decisions")).content.decode()
     assert "Returned for changes" in drafts
     decider.post(
-        reverse("step", args=[decision.public_id, "withheld"]) + "?return=check",
-        {"withheld": "Consent not sought: asking would put the child at risk."},
+        reverse("step", args=[decision.public_id, "what_to_share"]) + "?return=check",
+        as_post(
+            {
+                **route_values("share_without_consent", "what_to_share"),
+                "withheld": "Consent not sought: asking would put the child at risk.",
+            }
+        ),
     )
     decider.post(reverse("check_answers", args=[decision.public_id]))
     decision.refresh_from_db()

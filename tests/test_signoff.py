@@ -10,26 +10,33 @@ from decisions.audit import record_event as real_record_event
 from decisions.audit import verify_chain
 from decisions.models import Approval, AuditEvent, Decision, ReviewAction, Status
 from decisions.notifications import APPROVAL_REQUESTED_SUBJECT, RETURNED_SUBJECT
-from tests.factories import CONTEXT, NOT_SHARING, RECORD, UserFactory, answered_decision
+from tests.factories import NOT_SHARING, ROUTES, UserFactory, answered_decision, with_values
 
 pytestmark = pytest.mark.django_db
 
-# A request for information that the practitioner refuses: a refusal needs sign-off too.
+# A request for information that the practitioner refuses: a refusal needs sign-off too. The
+# concern is below significant harm, so it is the request alone that needs the sign-off.
+_NOT_SHARED = with_values(ROUTES["do_not_share"], "context", direction="request")
 REFUSAL = [
-    ("context", {"direction": "request"}),
+    *_NOT_SHARED[:1],
     (
         "request_details",
         {
             "requester_org": "Another council",
             "requester_role": "Social worker",
             "requester_legal_basis": "ca1989_s17",
+            "requester_legal_basis_other": "",
         },
     ),
-    *CONTEXT[1:],
-    ("purpose_legitimate", {"purpose_legitimate": "no"}),
-    *NOT_SHARING,
-    ("requester_response", {"requester_response": "Told them we cannot share, and why."}),
-    *RECORD,
+    *_NOT_SHARED[1:3],
+    (
+        "not_sharing_reasons",
+        {
+            **NOT_SHARING[0][1],
+            "requester_response": "Told them we cannot share, and why.",
+        },
+    ),
+    *_NOT_SHARED[4:],
 ]
 
 
@@ -113,7 +120,9 @@ def test_a_practitioner_cannot_approve(awaiting, colleague):
         signoff.decision_approve(decision=awaiting, user=colleague)
 
 
-def test_an_administrator_cannot_approve(awaiting, admin_user):
+def test_an_administrator_cannot_approve_while_the_organisation_has_a_lead(
+    awaiting, admin_user, lead
+):
     with pytest.raises(services.DecisionRefused, match="Only a safeguarding lead"):
         signoff.decision_approve(decision=awaiting, user=admin_user)
 
@@ -173,12 +182,12 @@ def test_a_returned_decision_can_be_changed_again_by_its_decider(awaiting, pract
     services.decision_answer(
         decision=awaiting,
         user=practitioner,
-        step_id="withheld",
-        values={"withheld": "Address withheld."},
+        step_id="what_to_share",
+        values={**awaiting.answers["what_to_share"], "withheld": "Address withheld."},
     )
     awaiting.refresh_from_db()
     assert awaiting.status == Status.RETURNED
-    assert awaiting.answers["withheld"] == {"withheld": "Address withheld."}
+    assert awaiting.answers["what_to_share"]["withheld"] == "Address withheld."
 
 
 def test_resubmitting_keeps_every_round_and_its_review(awaiting, practitioner, lead):
@@ -328,9 +337,10 @@ def test_a_second_reconsideration_while_one_is_in_progress_is_refused(practition
 def test_answers_that_no_longer_fit_the_questions_are_not_carried(practitioner):
     original = answered_decision(practitioner, "can_share", submit=True)
     pack = original.pack.pack
-    answers = dict(original.answers, concern={"concern_level": "retired_choice"})
+    subject = dict(original.answers["subject"], concern_level="retired_choice")
+    answers = dict(original.answers, subject=subject)
     carried = signoff.carried_answers(pack, answers)
-    assert "concern" not in carried
+    assert "subject" not in carried
     assert "context" in carried
 
 

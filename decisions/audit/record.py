@@ -139,6 +139,24 @@ def _object_identity(obj: Any) -> tuple[str, str]:
     return type(obj).__name__.lower(), str(identity)
 
 
+class AuditChainBroken(RuntimeError):
+    """The chain has rows past its head, which ISG never writes: appending would fork it."""
+
+
+def _refuse_rows_past(head: AuditChainHead) -> None:
+    # Events are only ever written with their head update, in one transaction, so a row at or
+    # past the new sequence was put there by someone else. Appending after it would hide it;
+    # writing at its number would fail with a bare IntegrityError. Stop, and say why.
+    forged = AuditEvent.objects.filter(sequence__gte=head.sequence).order_by("sequence")
+    first = forged.values_list("sequence", flat=True).first()
+    if first is not None:
+        raise AuditChainBroken(
+            f"the audit chain has rows past its head (event #{first} and later, head at "
+            f"#{head.sequence - 1}): nothing can be recorded until they are explained; "
+            "run manage.py verify_audit"
+        )
+
+
 def _advance_head() -> AuditChainHead:
     """Take the chain-head lock and the next sequence number; held until the caller commits."""
     # UPDATE before reading: the row lock is taken first, so a concurrent writer waits here and
@@ -172,6 +190,9 @@ def record_event(
 ) -> AuditEvent:
     """Append one event. Call inside the transaction of the change it describes.
 
+    Raises AuditChainBroken (so the change rolls back and the request fails with a 500) when
+    rows have been put past the chain head behind the app's back.
+
     `organisation` is for events without a signed-in actor (a failed sign-in for a known
     account); `object_kind`/`object_id` name an object that could not be loaded (a refusal).
     """
@@ -180,6 +201,7 @@ def record_event(
     kind, identity = _object_identity(obj)
     with transaction.atomic():
         head = _advance_head()
+        _refuse_rows_past(head)
         # Never before the previous event (a clock stepped back): time order is sequence order,
         # which lets the audit pages turn a date range into a sequence range.
         now = max(timezone.now(), head.created_at) if head.created_at else timezone.now()

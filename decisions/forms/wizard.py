@@ -23,10 +23,15 @@ DATE_WINDOW = timedelta(days=366 * 10)
 
 
 def _choices(field: engine.Field) -> list[Choice]:
-    return [
-        Choice(c.value, c.label, hint=c.hint) if c.hint else Choice(c.value, c.label)
-        for c in field.choices
-    ]
+    """The field's choices; the one before an exclusive choice ("None of these") carries the
+    GOV.UK "or" divider, which crispy-forms-gds draws after a choice."""
+    choices = []
+    for choice, following in zip(field.choices, field.choices[1:] + (None,), strict=True):
+        extra: dict[str, str] = {"hint": choice.hint} if choice.hint else {}
+        if following is not None and following.exclusive and not choice.exclusive:
+            extra["divider"] = "or"
+        choices.append(Choice(choice.value, choice.label, **extra))
+    return choices
 
 
 def _hint(field: engine.Field) -> str:
@@ -78,14 +83,27 @@ def _form_field(field: engine.Field, label: str) -> forms.Field:
 
 
 class StepForm(forms.Form):
-    """The form for one step of the flowchart."""
+    """The form for one step of the flowchart: the fields the path asks, checked by the engine.
 
-    def __init__(self, step: engine.Step, *args: Any, **kwargs: Any) -> None:
+    Which fields show (`show_when`), what is conditionally required (`required_when`), which
+    choices exclude the others and which combinations the guidance refuses are the pack's to
+    say: the engine's step_errors decides, and its messages join the form's errors.
+    """
+
+    def __init__(
+        self,
+        pack: engine.Pack,
+        step: engine.Step,
+        answers: engine.Answers,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.step = step
-        single = len(step.fields) == 1
+        self.pack, self.step, self.answers = pack, step, answers
+        self.shown = engine.visible_fields(pack, step, answers)
+        single = len(self.shown) == 1
         layout = []
-        for field in step.fields:
+        for field in self.shown:
             label = step.title if single else field.label
             self.fields[field.name] = _form_field(field, label)
             layout.append(self._layout_field(field, single))
@@ -93,6 +111,10 @@ class StepForm(forms.Form):
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page template writes the token
         self.helper.layout = Layout(*layout)  # the page adds help, then the button
+
+    @property
+    def single_field(self) -> bool:
+        return len(self.shown) == 1
 
     @staticmethod
     def _layout_field(field: engine.Field, single: bool) -> Field:
@@ -122,18 +144,32 @@ class StepForm(forms.Form):
                 self.add_error(name, "Enter a date within ten years of today")
             elif has_control_characters(value):
                 self.add_error(name, "Remove the control characters from this answer")
+        if not self.errors:
+            values = {name: _stored(value) for name, value in self.answer_values().items()}
+            for name, message in engine.step_errors(
+                self.pack, self.step, values, self.answers
+            ).items():
+                self.add_error(name if name in self.fields else None, message)
         return cleaned
 
     def answer_values(self) -> dict[str, Any]:
-        """Cleaned values for every field of the step, blanks included."""
+        """Cleaned values for every field the page asked, blanks included."""
         return {
             f.name: self.cleaned_data.get(f.name) or ("" if f.kind != "checkboxes" else [])
-            for f in self.step.fields
+            for f in self.shown
         }
 
 
-def initial_for(step: engine.Step, values: dict[str, Any]) -> dict[str, Any]:
-    """Turn stored answers back into form initial values (dates are stored as ISO text)."""
+def _stored(value: Any) -> Any:
+    """A cleaned value as the answers store it (the engine reads stored answers)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def initial_for(pack: engine.Pack, step: engine.Step, answers: engine.Answers) -> dict[str, Any]:
+    """The page's starting values: the stored answers, or the pack's suggestions (for example
+    the recipient from the requester) for a step not yet answered. Dates are stored as ISO
+    text."""
+    values = dict(answers.get(step.id) or engine.prefill(pack, step, answers))
     initial: dict[str, Any] = {}
     for field in step.fields:
         value = values.get(field.name)
@@ -167,3 +203,32 @@ class AmendmentForm(forms.Form):
             Field.textarea("reason", label_size=Size.LARGE, label_tag="h1", max_characters=2000),
             Button("submit", "Start the amendment"),
         )
+
+
+class DiscardForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you discarding this draft?",
+        help_text="For example, it was started by mistake or it repeats another decision. "
+        "The reason is kept in the audit log.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Enter why you are discarding this draft",
+            "max_length": "The reason must be 500 characters or fewer",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page template writes the token
+        self.helper.layout = Layout(
+            Field.textarea("reason", label_size=Size.LARGE, label_tag="h1", max_characters=500),
+        )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        if has_control_characters(reason):
+            raise forms.ValidationError("Remove the control characters from the reason")
+        return reason

@@ -3,107 +3,92 @@
 Pure Python with no Django imports, so the routing can be tested as a table of answers ->
 outcome and reused by the wizard, the PDF and the reports alike. The shape of a pack is
 documented in docs/guidance-packs.md; packs are parsed and validated by
-decisions.guidance.schema.
+decisions.guidance.schema. What a question page needs (its errors, suggested answers, which
+fields to ask, progress) is in decisions.guidance.pages and re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-END = "end"
+from decisions.guidance.model import (
+    CHOICE_KINDS,
+    END,
+    FIELD_KINDS,
+    LEGACY_SECTIONS,
+    NOT_SURE,
+    OUTCOME_KINDS,
+    SHARING_KINDS,
+    SIGN_OFF_KINDS,
+    YESNO_CHOICES,
+    Answers,
+    Choice,
+    Citation,
+    Condition,
+    Field,
+    Outcome,
+    Pack,
+    Prefill,
+    Prompt,
+    Refusal,
+    Rule,
+    Section,
+    SignOff,
+    Step,
+    flat_answers,
+    holds,
+    is_blank,
+    merge_step_values,
+)
 
-# The four outcomes of the key-questions flowchart (bathnes section 11; LLR ISA Appendix A).
-OUTCOME_KINDS = ("do_not_share", "can_share", "share_with_consent", "share_without_consent")
-SHARING_KINDS = ("can_share", "share_with_consent", "share_without_consent")
-
-FIELD_KINDS = ("radio", "yesno", "checkboxes", "text", "textarea", "date")
-YESNO_CHOICES = (("yes", "Yes"), ("no", "No"))
-
-Answers = Mapping[str, Mapping[str, Any]]  # step id -> {field name -> value}
-
-
-@dataclass(frozen=True)
-class Citation:
-    source: str
-    section: str
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    kind: str
-    label: str
-    hint: str = ""
-    required: bool = True
-    max_length: int | None = None
-    choices: tuple[Choice, ...] = ()
-    error: str = ""  # what to say when a required answer is missing
-
-    def choice_label(self, value: str) -> str:
-        for choice in self.choices:
-            if choice.value == value:
-                return choice.label
-        return value
-
-
-@dataclass(frozen=True)
-class Rule:
-    goto: str
-    when: Mapping[str, Any] | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    section: str
-    title: str
-    help: str
-    fields: tuple[Field, ...]
-    next: tuple[Rule, ...]
-    citations: tuple[Citation, ...] = ()
-    quote: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    id: str
-    kind: str
-    title: str
-    summary: str
-    next: str
-    needs_approval: bool | Mapping[str, Any] = False
-    citations: tuple[Citation, ...] = ()
-
-
-@dataclass(frozen=True)
-class Pack:
-    id: str
-    version: int
-    edition: str
-    title: str
-    summary: str
-    sources: Mapping[str, Mapping[str, str]]
-    golden_rules: tuple[Mapping[str, Any], ...]
-    start: str
-    steps: Mapping[str, Step]  # in pack order
-    outcomes: Mapping[str, Outcome]
-
-    def field(self, name: str) -> Field:
-        for step in self.steps.values():
-            for f in step.fields:
-                if f.name == name:
-                    return f
-        raise KeyError(name)
+__all__ = [
+    "CHOICE_KINDS",
+    "END",
+    "FIELD_KINDS",
+    "LEGACY_SECTIONS",
+    "NOT_SURE",
+    "OUTCOME_KINDS",
+    "SHARING_KINDS",
+    "SIGN_OFF_KINDS",
+    "YESNO_CHOICES",
+    "Answers",
+    "Choice",
+    "Citation",
+    "Condition",
+    "Field",
+    "Outcome",
+    "Pack",
+    "Prefill",
+    "Prompt",
+    "Refusal",
+    "Rule",
+    "Section",
+    "SignOff",
+    "Step",
+    "Walk",
+    "choose",
+    "dropped_from",
+    "dropped_steps",
+    "flat_answers",
+    "holds",
+    "is_blank",
+    "is_on_path",
+    "likely_path",
+    "node_after",
+    "outcome_needs_approval",
+    "outcome_prompts",
+    "outcome_sign_off",
+    "prefill",
+    "progress",
+    "reachable",
+    "revealed_by",
+    "step_errors",
+    "values_before",
+    "visible_fields",
+    "walk",
+]
 
 
 @dataclass
@@ -114,8 +99,15 @@ class Walk:
     next_step: str | None = None  # first unanswered step; None once the walk reaches the end
     outcome: Outcome | None = None
     reasons: list[str] = field(default_factory=list)
-    needs_approval: bool = False
     outcome_at: int = 0  # how many path steps come before the outcome
+    sign_off: str = "none"  # "none" | "before" | "after" (a review once it has taken effect)
+    prompts: list[Prompt] = field(default_factory=list)  # notices for the outcome page
+    values: dict[str, Any] = field(default_factory=dict)  # answers on the path, re-asks settled
+
+    @property
+    def needs_approval(self) -> bool:
+        """A lead must sign the decision off (before it takes effect, or afterwards)."""
+        return self.sign_off != "none"
 
     @property
     def complete(self) -> bool:
@@ -148,37 +140,6 @@ class Walk:
         return sequence[index - 1] if index > 0 else None
 
 
-def flat_answers(answers: Answers) -> dict[str, Any]:
-    """Field name -> value, across all steps (field names are unique in a pack)."""
-    flat: dict[str, Any] = {}
-    for values in answers.values():
-        flat.update(values)
-    return flat
-
-
-def holds(condition: Mapping[str, Any] | None, values: Mapping[str, Any]) -> bool:
-    """Evaluate a rule condition (docs/guidance-packs.md, "Conditions") against answers."""
-    if condition is None:
-        return True
-    if "all" in condition:
-        return all(holds(c, values) for c in condition["all"])
-    if "any" in condition:
-        return any(holds(c, values) for c in condition["any"])
-    if "not" in condition:
-        return not holds(condition["not"], values)
-    value = values.get(condition.get("field"))
-    if "equals" in condition:
-        return value == condition["equals"]
-    if "in" in condition:
-        return value in condition["in"]
-    ticked = value if isinstance(value, list | tuple) else ()
-    if "contains" in condition:
-        return condition["contains"] in ticked
-    if "contains_any" in condition:
-        return any(v in ticked for v in condition["contains_any"])
-    raise ValueError(f"unknown condition {dict(condition)!r}")
-
-
 def choose(step: Step, values: Mapping[str, Any]) -> Rule:
     """The first rule of a step whose condition holds; packs end with an unconditional rule."""
     for rule in step.next:
@@ -187,10 +148,20 @@ def choose(step: Step, values: Mapping[str, Any]) -> Rule:
     raise ValueError(f"step {step.id!r} has no rule for these answers")
 
 
+def outcome_sign_off(outcome: Outcome, values: Mapping[str, Any]) -> SignOff:
+    """The sign-off rule that applies to these answers (the last rule has no condition)."""
+    for rule in outcome.sign_off:
+        if holds(rule.when, values):
+            return rule
+    return SignOff("none")
+
+
 def outcome_needs_approval(outcome: Outcome, values: Mapping[str, Any]) -> bool:
-    if isinstance(outcome.needs_approval, bool):
-        return outcome.needs_approval
-    return holds(outcome.needs_approval, values)
+    return outcome_sign_off(outcome, values).value != "none"
+
+
+def outcome_prompts(outcome: Outcome, values: Mapping[str, Any]) -> list[Prompt]:
+    return [prompt for prompt in outcome.prompts if holds(prompt.when, values)]
 
 
 def walk(pack: Pack, answers: Answers) -> Walk:
@@ -200,14 +171,18 @@ def walk(pack: Pack, answers: Answers) -> Walk:
     are ignored here; `dropped_steps` names them so the wizard can say so and discard them.
     """
     result = Walk()
-    values: dict[str, Any] = {}
+    values = result.values
     node = pack.start
     while node != END:
         if node in pack.outcomes:
             outcome = pack.outcomes[node]
+            sign_off = outcome_sign_off(outcome, values)
             result.outcome = outcome
             result.outcome_at = len(result.path)
-            result.needs_approval = outcome_needs_approval(outcome, values)
+            result.sign_off = sign_off.value
+            result.prompts = outcome_prompts(outcome, values)
+            if sign_off.reason:
+                result.reasons.append(sign_off.reason)
             node = outcome.next
             continue
         step = pack.steps[node]
@@ -215,12 +190,22 @@ def walk(pack: Pack, answers: Answers) -> Walk:
             result.next_step = node
             return result
         result.path.append(node)
-        values.update(answers[node])
+        merge_step_values(step, answers[node], values)
         rule = choose(step, values)
         if rule.reason:
             result.reasons.append(rule.reason)
         node = rule.goto
     return result
+
+
+def values_before(pack: Pack, answers: Answers, step_id: str) -> dict[str, Any]:
+    """The answers on the path before `step_id` (all of them if it is the next one)."""
+    values: dict[str, Any] = {}
+    for answered in walk(pack, answers).path:
+        if answered == step_id:
+            break
+        merge_step_values(pack.steps[answered], answers[answered], values)
+    return values
 
 
 def dropped_steps(pack: Pack, answers: Answers) -> list[str]:
@@ -250,7 +235,8 @@ def reachable(pack: Pack, node: str) -> set[str]:
 
 def node_after(pack: Pack, answers: Answers, step_id: str) -> str:
     """The node (step, outcome or END) that the answers to `step_id` lead to."""
-    values = flat_answers({s: answers[s] for s in walk(pack, answers).path})
+    values = values_before(pack, answers, step_id)
+    merge_step_values(pack.steps[step_id], answers.get(step_id, {}), values)
     return choose(pack.steps[step_id], values).goto
 
 
@@ -265,3 +251,33 @@ def dropped_from(pack: Pack, answers: Answers, result: Walk) -> list[str]:
     if result.next_step is not None:
         keep |= reachable(pack, result.next_step)
     return [step_id for step_id in answers if step_id not in keep]
+
+
+# What a question page needs lives in pages.py, which walks with the functions above; it is
+# loaded on first use so that the two modules can import each other's names.
+_PAGE_FUNCTIONS = (
+    "likely_path",
+    "prefill",
+    "progress",
+    "revealed_by",
+    "step_errors",
+    "visible_fields",
+)
+
+if TYPE_CHECKING:
+    from decisions.guidance.pages import (
+        likely_path,
+        prefill,
+        progress,
+        revealed_by,
+        step_errors,
+        visible_fields,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PAGE_FUNCTIONS:
+        from decisions.guidance import pages
+
+        return getattr(pages, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

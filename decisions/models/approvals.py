@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from decisions.models.base import AppendOnly, AppendOnlyQuerySet
+from decisions.models.base import AppendOnly, AppendOnlyQuerySet, refuse_update_and_delete
 from decisions.models.decisions import Decision, DecisionRecord
 
 
@@ -37,9 +36,7 @@ class Approval(AppendOnly):
             # A round is reviewed once: a second approval of the same round cannot be stored.
             models.UniqueConstraint(fields=["record"], name="one_review_per_round"),
         ]
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
-        ]
+        triggers = [refuse_update_and_delete()]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} round {self.record.round}"

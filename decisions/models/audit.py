@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from decisions.models.base import AppendOnly, AppendOnlyQuerySet
+from decisions.models.base import (
+    AppendOnly,
+    AppendOnlyQuerySet,
+    refuse_truncate,
+    refuse_update_and_delete,
+)
 
 
 class AuditEvent(AppendOnly):
@@ -65,17 +69,9 @@ class AuditEvent(AppendOnly):
             models.Index(fields=["created_at", "sequence"], name="audit_time_seq"),
         ]
         # On PostgreSQL the database itself refuses to change or remove events, whatever the
-        # client (decisions.models.decisions.AppendOnly only guards the ORM).
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="no_truncate",
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                operation=pgtrigger.Truncate,
-                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate % table', TG_TABLE_NAME;",
-            ),
-        ]
+        # client (decisions.models.base.AppendOnly only guards the ORM); the app's role has no
+        # UPDATE, DELETE or TRUNCATE privilege either, which no session setting can bypass.
+        triggers = [refuse_update_and_delete(), refuse_truncate()]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action}"
@@ -113,9 +109,7 @@ class AuditVerification(AppendOnly):
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
-        ]
+        triggers = [refuse_update_and_delete()]
 
     def __str__(self) -> str:
         return "intact" if self.ok else f"broken at #{self.broken_sequence}"

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from decisions.models.base import AppendOnly
+from decisions.models.base import (
+    AppendOnly,
+    AppendOnlyQuerySet,
+    refuse_truncate,
+    refuse_update_and_delete,
+)
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation
 
@@ -19,6 +29,9 @@ class Status(models.TextChoices):
     APPROVED = "approved", "Approved"
     SUBMITTED = "submitted", "Submitted"
     SUPERSEDED = "superseded", "Superseded by an amendment"
+    # Shared at once on the urgent route: in effect, and a lead reviews it after the event.
+    REVIEW_AFTER = "review_after", "Shared urgently: awaiting review"
+    DISCARDED = "discarded", "Discarded draft"
 
 
 # Statuses in which the practitioner may still change answers.
@@ -108,8 +121,44 @@ class Decision(models.Model):
         return self.records.order_by("-round").first()
 
 
+# What a record's digest covers (decisions.audit verifies it against the digest kept in its
+# "decision.submitted" audit event), with the name each value has in the digested JSON.
+RECORD_DIGEST_FIELDS = {
+    "decision__reference": "reference",
+    "decision__version": "version",
+    "round": "round",
+    "pack_id": "pack_id",
+    "pack_version": "pack_version",
+    "pack_edition": "pack_edition",
+    "pack_digest": "pack_digest",
+    "answers": "answers",
+    "snapshot": "snapshot",
+    "outcome": "outcome",
+    "outcome_title": "outcome_title",
+    "outcome_summary": "outcome_summary",
+    "reasons": "reasons",
+    "needs_approval": "needs_approval",
+    "submitted_by_id": "submitted_by",
+    "submitted_at": "submitted_at",
+}
+
+
+def record_digest(values: Mapping[str, Any]) -> str:
+    """SHA-256 of a record's evidential fields (RECORD_DIGEST_FIELDS, as `.values()` reads them).
+
+    Canonical JSON: sorted keys, no spaces, the time in UTC to the microsecond (what both
+    databases store), so the same stored record always gives the same digest.
+    """
+    body = {name: values[field] for field, name in RECORD_DIGEST_FIELDS.items()}
+    body["submitted_at"] = body["submitted_at"].astimezone(UTC).isoformat(timespec="microseconds")
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class DecisionRecord(AppendOnly):
     """What was submitted, exactly as the practitioner saw it: one row per submission round."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="records")
     round = models.PositiveIntegerField()
@@ -135,6 +184,17 @@ class DecisionRecord(AppendOnly):
         constraints = [
             models.UniqueConstraint(fields=["decision", "round"], name="unique_record_round"),
         ]
+        # Evidence, like the audit log: PostgreSQL refuses UPDATE, DELETE and TRUNCATE.
+        triggers = [refuse_update_and_delete(), refuse_truncate()]
 
     def __str__(self) -> str:
         return f"{self.decision.reference} round {self.round}"
+
+    def content_digest(self) -> str:
+        """The digest of this record as stored: read back, so it is what verification reads.
+
+        Read from the database rather than from the attributes because JSON can come back
+        from it in another shape (tuples as lists, numbers normalised).
+        """
+        stored = type(self).objects.filter(pk=self.pk).values(*RECORD_DIGEST_FIELDS).get()
+        return record_digest(stored)

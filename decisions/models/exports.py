@@ -19,6 +19,8 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", "Being prepared"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
+    # The file was deleted after settings.ISG_EXPORT_RETENTION_DAYS (the row stays, as a record).
+    DELETED = "deleted", "Deleted"
 
 
 class Export(models.Model):

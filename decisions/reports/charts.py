@@ -73,7 +73,8 @@ def _value(x: float | None) -> float:
 
 
 def bar_chart(title: str, rows: Sequence[Count], *, colour: str = BLUE) -> Chart:
-    """Horizontal bars, one per category; hidden ('fewer than 5') counts are not drawn."""
+    """Horizontal bars, one per category; hidden counts ("fewer than 5", "not shown") are not
+    drawn."""
     # Wrapped, so long category names leave the bars room.
     labels = [textwrap.fill(row.label, LABEL_WIDTH) for row in rows]
     lines = sum(label.count("\n") + 1 for label in labels)
@@ -85,8 +86,9 @@ def bar_chart(title: str, rows: Sequence[Count], *, colour: str = BLUE) -> Chart
     axes.invert_yaxis()
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlabel("Decisions", color=TEXT, fontsize=9)
-    for position, value in zip(positions, values, strict=True):
-        text = "fewer than 5" if math.isnan(value) else f"{value:,.0f}"
+    for position, value, row in zip(positions, values, rows, strict=True):
+        # A hidden count is labelled as its table shows it: "fewer than 5" or "not shown".
+        text = row.shown if math.isnan(value) else f"{value:,.0f}"
         axes.annotate(
             text,
             (0 if math.isnan(value) else value, position),

@@ -1,11 +1,17 @@
-"""The documents a report export produces: a CSV of the decisions, a PDF management report
-and a zip of record PDFs. They write nothing to the database: decisions.reports.exports starts
-exports (and records them); decisions.reports.tasks builds the long ones in the background.
+"""The documents a report export produces: a CSV of the decisions (or of the report's figures),
+a PDF management report and a zip of record PDFs. They write nothing to the database:
+decisions.reports.exports starts exports (and records them); decisions.reports.tasks builds the
+long ones in the background.
 
-The CSV streams: rows are read from a server-side cursor in chunks and written one line at a
-time, so memory stays flat at any size. It is UTF-8 with a byte-order mark (Excel), dates are
-ISO 8601, and a cell that a spreadsheet would run as a formula is defused with a quote
-(decisions.spreadsheets).
+An aggregate-only report (a partnership manager's, beyond their own organisation) exports
+aggregates only, in every format: its CSV is the report's figures, suppressed exactly as the
+page shows them, never one row per decision; the PDF shows the same figures; records are
+refused.
+
+The CSV of decisions streams: rows are read from a server-side cursor in chunks and written
+one line at a time, so memory stays flat at any size. Every CSV is UTF-8 with a byte-order
+mark (Excel), dates are ISO 8601, and a cell that a spreadsheet would run as a formula is
+defused with a quote (decisions.spreadsheets).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import base64
 import contextlib
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -29,8 +35,9 @@ from decisions import pdf
 from decisions.models import Decision, ExportKind, User
 from decisions.reports import charts
 from decisions.reports.fields import REPORTED, Labels, answer, answer_steps
-from decisions.reports.figures import approved_at, build_report, describe_duration
-from decisions.reports.filters import ReportFilters, is_aggregate_only
+from decisions.reports.figures import Report, approved_at, build_report, describe_duration
+from decisions.reports.filters import ReportFilters, counted_decisions, is_aggregate_only
+from decisions.reports.suppression import Figure
 from decisions.spreadsheets import csv_lines, defuse
 
 __all__ = ["defuse"]  # re-exported: what the CSV does to a formula-like cell
@@ -60,13 +67,12 @@ class Column:
     header: str
     source: str  # the values() key the cell comes from
     label_of: str = ""  # label the value with this field's choices
-    personal: bool = False  # left out of aggregate-only (partnership) exports
 
 
 COLUMNS = (
     Column("Reference", "reference"),
     Column("Version", "version"),
-    Column("Case reference", "case_reference", personal=True),
+    Column("Case reference", "case_reference"),
     Column("Organisation", "organisation__name"),
     Column("Status", "status", "status"),
     Column("Outcome", "outcome", "outcome"),
@@ -83,14 +89,10 @@ COLUMNS = (
     Column("Method", "a_method", "method"),
     Column("Share date", "a_share_date"),
     Column("Submitted at (UTC)", "submitted_at"),
-    Column("Decided by", "created_by__email", personal=True),
+    Column("Decided by", "created_by__email"),
     Column("Needs approval", "needs_approval"),
     Column("Approved at (UTC)", "approved_at"),
 )
-
-
-def csv_columns(aggregate_only: bool) -> list[Column]:
-    return [c for c in COLUMNS if not (aggregate_only and c.personal)]
 
 
 def _cell(column: Column, value: Any, labels: Labels) -> str:
@@ -108,9 +110,9 @@ def _cell(column: Column, value: Any, labels: Labels) -> str:
     return str(value)
 
 
-def csv_rows(decisions: QuerySet[Decision], *, aggregate_only: bool) -> Iterator[list[str]]:
+def csv_rows(decisions: QuerySet[Decision]) -> Iterator[list[str]]:
     """The header, then one row per decision, fetched CHUNK_ROWS at a time."""
-    columns = csv_columns(aggregate_only)
+    columns = COLUMNS
     labels = Labels()
     yield [c.header for c in columns]
     steps = answer_steps()
@@ -126,15 +128,90 @@ def csv_rows(decisions: QuerySet[Decision], *, aggregate_only: bool) -> Iterator
         yield [_cell(c, v, labels) for c, v in zip(columns, row, strict=True)]
 
 
-def csv_chunks(decisions: QuerySet[Decision], *, aggregate_only: bool) -> Iterator[bytes]:
-    """The CSV as UTF-8 bytes (with a BOM, for Excel), in chunks of many lines."""
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    """CSV lines as UTF-8 bytes (with a BOM, for Excel), in chunks of many lines."""
     buffer = ["\ufeff"]
-    for line in csv_lines(csv_rows(decisions, aggregate_only=aggregate_only)):
+    for line in lines:
         buffer.append(line)
         if len(buffer) >= 200:
             yield "".join(buffer).encode("utf-8")
             buffer = []
     yield "".join(buffer).encode("utf-8")
+
+
+def csv_chunks(decisions: QuerySet[Decision], *, aggregate_only: bool = False) -> Iterator[bytes]:
+    """The CSV of decisions, one row each. Never for an aggregate-only report: a caller that
+    passes the report's aggregate_only gets a refusal, not rows (see report_csv_chunks)."""
+    if aggregate_only:
+        raise ExportRefused("An aggregate-only report exports its figures, not decisions.")
+    return _encoded(csv_lines(csv_rows(decisions)))
+
+
+# ------------------------------------------------------ CSV of figures ----
+
+PARTNERSHIP_NOTE = (
+    'Totals only: counts from 1 to 4 are shown as "fewer than 5", and a count that would let '
+    'one be worked out is "not shown". No case references or names.'
+)
+
+
+def _count(figure: Figure) -> str:
+    """A count as the page shows it, but without a thousands comma, so it stays a number."""
+    return figure.shown if figure.hidden else str(figure.count)
+
+
+def figures_rows(report: Report) -> Iterator[list[str]]:
+    """Every figure of the report, as the page shows it: (section, figure, value)."""
+    yield ["Section", "Figure", "Value"]
+    yield ["About", "Marking", "OFFICIAL-SENSITIVE"]
+    yield ["About", "Generated at (UTC)", iso_utc(report.generated_at)]
+    if report.aggregate_only:
+        yield ["About", "Partnership figures", PARTNERSHIP_NOTE]
+    for name, value in report.filters.described():
+        yield ["Filters", name, value]
+    yield ["Summary", "Decisions", _count(report.total)]
+    lists = (
+        ("Decisions by outcome", report.by_outcome),
+        ("Lawful reasons to share without consent", report.lawful_reasons),
+        ("UK GDPR Article 6 basis", report.gdpr_bases),
+        ("Purposes", report.purposes),
+        ("Recipient organisations", report.recipients),
+    )
+    for section, figures in lists:
+        for figure in figures:
+            yield [section, figure.label, _count(figure)]
+    for month in report.months:
+        yield ["Decisions by month", month.label, _count(month.total)]
+    for month in report.months:
+        for label, rate in (
+            ("Shared with consent", month.with_consent),
+            ("Shared without consent", month.without_consent),
+            ("Not shared", month.do_not_share),
+        ):
+            yield ["Share of each month's decisions", f"{month.label}: {label}", rate.shown]
+    turnaround = report.turnaround
+    for label, value in (
+        ("Requests from other organisations", _count(report.requests)),
+        ("Requests refused", _count(report.requests_refused)),
+        ("Approved decisions", _count(turnaround.approved)),
+        ("Sign-off time, median", describe_duration(turnaround.median)),
+        ("Sign-off time, 90th percentile", describe_duration(turnaround.p90)),
+        ("Decisions returned at sign-off", _count(report.returned)),
+        ("Amendments", _count(report.amendments)),
+    ):
+        yield ["Requests and sign-off", label, value]
+
+
+def figures_csv_chunks(report: Report) -> Iterator[bytes]:
+    return _encoded(csv_lines(figures_rows(report)))
+
+
+def report_csv_chunks(user: User, filters: ReportFilters) -> Iterator[bytes]:
+    """The CSV this user's export gives: one row per decision, or, for an aggregate-only
+    report, its figures (counted now; the rows of decisions stream as they are sent)."""
+    if is_aggregate_only(user, filters):
+        return figures_csv_chunks(build_report(user, filters))
+    return csv_chunks(counted_decisions(user, filters))
 
 
 def check_allowed(user: User, filters: ReportFilters, kind: str) -> None:

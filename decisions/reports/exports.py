@@ -5,6 +5,10 @@ measured with `make bench`) become an Export row and a background task (django-t
 database backend: `manage.py db_worker`, decisions.reports.tasks). Starting an export is a
 write: it records a "report.exported" or "report.export_requested" audit event carrying the
 filters, in the same transaction as the Export row and its queued task.
+
+A finished background export is downloaded later, so its owner's access is checked again then,
+as it is now (export_refusal): someone who moved organisation, stopped running reports, or may
+now see only aggregates of what the file holds in full, gets nothing.
 """
 
 from __future__ import annotations
@@ -15,19 +19,28 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
+from decisions import access
 from decisions.audit import AuditAction, record_event
 from decisions.models import Export, ExportKind, User
 from decisions.reports.documents import (
     CONTENT_TYPES,
     EXTENSIONS,
+    ExportRefused,
     check_allowed,
-    csv_chunks,
+    report_csv_chunks,
     report_pdf,
     write_records_zip,
 )
-from decisions.reports.filters import ReportFilters, counted_decisions, is_aggregate_only
-from decisions.reports.tasks import build_export
+from decisions.reports.filters import (
+    InvalidFilters,
+    ReportFilters,
+    counted_decisions,
+    filters_from_json,
+    is_aggregate_only,
+)
+from decisions.reports.tasks import build_export, built_aggregate_only
 
 # An export estimated to take longer than this runs in the background instead: past a few
 # seconds a page with no progress looks broken, and a sync web worker should never be held
@@ -57,18 +70,23 @@ STEMS = {
     ExportKind.PDF: "isg-report",
     ExportKind.RECORDS: "isg-decision-records",
 }
+FIGURES_STEM = "isg-report-figures"  # the CSV of an aggregate-only report
 
 
-def download_name(kind: str, filters: ReportFilters) -> str:
-    """A file name with the period only: no organisation, reference or name."""
+def _name(kind: str, period: str, aggregate_only: bool) -> str:
     kind = ExportKind(kind)
-    return f"{STEMS[kind]}-{filters.date_from}-to-{filters.date_to}.{EXTENSIONS[kind]}"
+    stem = FIGURES_STEM if aggregate_only and kind == ExportKind.CSV else STEMS[kind]
+    return f"{stem}-{period}.{EXTENSIONS[kind]}"
+
+
+def download_name(kind: str, filters: ReportFilters, *, aggregate_only: bool = False) -> str:
+    """A file name with the period only: no organisation, reference or name."""
+    return _name(kind, f"{filters.date_from}-to-{filters.date_to}", aggregate_only)
 
 
 def stored_download_name(export: Export) -> str:
-    kind = ExportKind(export.kind)
     period = f"{export.filters.get('date_from')}-to-{export.filters.get('date_to')}"
-    return f"{STEMS[kind]}-{period}.{EXTENSIONS[kind]}"
+    return _name(export.kind, period, built_aggregate_only(export))
 
 
 @dataclass
@@ -84,6 +102,34 @@ def _details(kind: str, filters: ReportFilters, count: int, **extra: Any) -> dic
     return {"kind": str(kind), "filters": filters.to_json(), "decisions": count, **extra}
 
 
+def listed_exports(user: User) -> QuerySet[Export]:
+    """The user's exports made in their current organisation (older ones are refused)."""
+    return access.visible_exports(user).filter(organisation_id=user.organisation_id)
+
+
+def export_refusal(export: Export, user: User) -> str:
+    """Why `user` may not have this export now ("" if they may), asked again at each look.
+
+    The owner's role, organisation and the export's filters are checked as they are today, and
+    a file built in full is refused to someone who may now see only its aggregates.
+    """
+    if export.owner_id != user.pk:
+        return "not_owner"
+    if not access.may_run_reports(user):
+        return "role"
+    if user.organisation_id != export.organisation_id:
+        return "organisation_changed"
+    try:
+        filters = filters_from_json(user, export.filters)
+        check_allowed(user, filters, export.kind)
+    except (InvalidFilters, ExportRefused):
+        return "filters_not_allowed"
+    built_in_full = bool(export.file_name) and not built_aggregate_only(export)
+    if built_in_full and is_aggregate_only(user, filters):
+        return "aggregate_only"
+    return ""
+
+
 def export_start(*, user: User, filters: ReportFilters, kind: str) -> Download | Export:
     """Start an export: built now (a Download), or queued in the background (an Export)."""
     check_allowed(user, filters, kind)
@@ -92,17 +138,14 @@ def export_start(*, user: User, filters: ReportFilters, kind: str) -> Download |
     if runs_in_background(kind, count):
         return export_queue(user=user, filters=filters, kind=kind, count=count)
     aggregate_only = is_aggregate_only(user, filters)
-    name = download_name(kind, filters)
+    name = download_name(kind, filters, aggregate_only=aggregate_only)
     if kind == ExportKind.CSV:
-        _record_export(user, kind, filters, count)
-        return Download(
-            name,
-            CONTENT_TYPES[ExportKind.CSV],
-            csv_chunks(decisions, aggregate_only=aggregate_only),
-        )
+        chunks = report_csv_chunks(user, filters)
+        _record_export(user, kind, filters, count, aggregate_only=aggregate_only)
+        return Download(name, CONTENT_TYPES[ExportKind.CSV], chunks)
     if kind == ExportKind.PDF:
         content = report_pdf(user, filters)
-        _record_export(user, kind, filters, count)
+        _record_export(user, kind, filters, count, aggregate_only=aggregate_only)
         return Download(name, CONTENT_TYPES[ExportKind.PDF], [content])
     # In memory up to 20 MB, then on disk; closed by _file_chunks once sent.
     spool = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)  # noqa: SIM115

@@ -37,34 +37,48 @@ REPORTED = (
 MULTI_VALUED = ("purpose_categories", "lawful_reason")
 
 # Stored packs never change, so where a pack keeps each field is worked out once per digest.
-_steps_by_digest: dict[str, dict[str, str]] = {}
+_places_by_digest: dict[str, dict[str, list[tuple[str, str]]]] = {}
+
+Place = tuple[str, str]  # (step id, field name) in Decision.answers
 
 
-def _field_steps(pack: Pack) -> dict[str, str]:
-    return {f.name: step.id for step in pack.steps.values() for f in step.fields}
-
-
-def answer_steps() -> dict[str, list[str]]:
-    """Reported field -> the steps that hold it in any stored pack (current pack's first)."""
-    rows = GuidancePack.objects.order_by("-is_current", "-loaded_at").values_list("pk", "digest")
-    places: dict[str, list[str]] = {name: [] for name in REPORTED}
-    for pk, digest in rows:
-        if digest not in _steps_by_digest:
-            _steps_by_digest[digest] = _field_steps(GuidancePack.objects.get(pk=pk).pack)
-        for name, step in _steps_by_digest[digest].items():
-            if name in places and step not in places[name]:
-                places[name].append(step)
+def _field_places(pack: Pack) -> dict[str, list[Place]]:
+    """Reported field -> where its answer may sit: first the questions asked again after
+    advice that replace it ("I'm not sure", then the same question), then the field itself."""
+    places: dict[str, list[Place]] = {}
+    for name in REPORTED:
+        try:
+            step = pack.step_of(name)
+        except KeyError:
+            continue
+        settlers = [(pack.step_of(other).id, other) for other in pack.settled_by(name)]
+        places[name] = [*settlers, (step.id, name)]
     return places
 
 
-def answer(name: str, steps: dict[str, list[str]] | None = None) -> Expression:
-    """An answer as text in SQL; a list (checkboxes) comes back as its JSON text.
+def answer_steps() -> dict[str, list[Place]]:
+    """Reported field -> every place any stored pack keeps its answer (current pack's first)."""
+    rows = GuidancePack.objects.order_by("-is_current", "-loaded_at").values_list("pk", "digest")
+    places: dict[str, list[Place]] = {name: [] for name in REPORTED}
+    for pk, digest in rows:
+        if digest not in _places_by_digest:
+            _places_by_digest[digest] = _field_places(GuidancePack.objects.get(pk=pk).pack)
+        for name, found in _places_by_digest[digest].items():
+            places[name] += [place for place in found if place not in places[name]]
+    return places
+
+
+def answer(name: str, steps: dict[str, list[Place]] | None = None) -> Expression:
+    """An answer as text in SQL; a list (checkboxes) comes back as its JSON text. Where a
+    question was asked again after advice, the later answer is the one that counts.
 
     The cast makes comparisons plain text ones: on SQLite, Django compares a bare key
     transform with JSON_EXTRACT(value), which fails on values that are not JSON.
     """
     where = (steps if steps is not None else answer_steps())[name]
-    parts = [Cast(KT(f"answers__{step}__{name}"), output_field=TextField()) for step in where]
+    parts = [
+        Cast(KT(f"answers__{step}__{field}"), output_field=TextField()) for step, field in where
+    ]
     if not parts:
         return Value(None, output_field=TextField())
     return parts[0] if len(parts) == 1 else Coalesce(*parts, output_field=TextField())

@@ -21,6 +21,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower, Trim, TruncMonth
 from django.utils import timezone
 
+from decisions.durations import describe_duration
 from decisions.models import Decision, User
 from decisions.models.approvals import Approval, ReviewAction
 from decisions.models.decisions import OutcomeKind
@@ -42,6 +43,8 @@ from decisions.reports.suppression import (
 )
 
 TOP_RECIPIENTS = 10
+
+__all__ = ["describe_duration"]  # re-exported for the report pages
 
 
 def approved_at() -> Subquery:
@@ -305,21 +308,3 @@ def build_report(user: User, filters: ReportFilters) -> Report:
         returned=single("Returned at sign-off", returned, aggregate_only=aggregate_only),
         amendments=single("Amendments", counts["amendments"], aggregate_only=aggregate_only),
     )
-
-
-def describe_duration(value: timedelta | None) -> str:
-    """A sign-off time in words: '3 hours 20 minutes', '2 days 4 hours'."""
-    if value is None:
-        return "–"
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-
-    def unit(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
-
-    if days:
-        return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")
-    if hours:
-        return unit(hours, "hour") + (f" {unit(mins, 'minute')}" if mins else "")
-    return unit(mins, "minute")

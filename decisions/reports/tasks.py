@@ -1,9 +1,19 @@
-"""The background task that builds a long export's file, and where finished files are kept."""
+"""The background tasks of exports: building a long export's file, and deleting files past
+their retention period; and where finished files are kept.
+
+Export files hold personal data (or partnership figures), so they are private to the ISG
+process: the folder is 0700 and each file is created 0600, never readable by other users of
+the server. They are kept for settings.ISG_EXPORT_RETENTION_DAYS, then deleted by
+`prune_exports` (the task, or `manage.py prune_exports` from a daily timer), each deletion an
+audit event.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,7 +29,7 @@ from decisions.reports.documents import (
     EXTENSIONS,
     ExportRefused,
     check_allowed,
-    csv_chunks,
+    report_csv_chunks,
     report_pdf,
     write_records_zip,
 )
@@ -33,6 +43,12 @@ from decisions.reports.filters import (
 
 logger = logging.getLogger(__name__)
 
+# A file built as an aggregate-only report carries this in its name, so a download can tell
+# whether the owner may still have what is in it (decisions.reports.exports).
+AGGREGATE_MARK = "-aggregate"
+# What the export folder holds: files named by an export's id, and their partial versions.
+EXPORT_FILE = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}(-aggregate)?\.(csv|pdf|zip)(\.part)?")
+
 
 def exports_dir() -> Path:
     """Where finished exports are kept: outside static and media URLs, never served directly."""
@@ -41,6 +57,29 @@ def exports_dir() -> Path:
 
 def export_path(export: Export) -> Path:
     return exports_dir() / export.file_name
+
+
+def built_aggregate_only(export: Export) -> bool:
+    return Path(export.file_name).stem.endswith(AGGREGATE_MARK)
+
+
+def private_folder() -> Path:
+    """The exports folder, created 0700 (mkdir's mode is masked by the umask, so set again)."""
+    folder = exports_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        folder.chmod(0o700)
+    except PermissionError:
+        # A folder made by someone else (an operator); say so rather than fail every export.
+        logger.warning("cannot make the exports folder private (0700): %s", folder)
+    return folder
+
+
+def create_private(path: Path) -> IO[bytes]:
+    """A new file only its owner can read (0600), refusing to follow a planted link."""
+    path.unlink(missing_ok=True)  # a partial file left by a worker that stopped
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    return os.fdopen(os.open(path, flags, 0o600), "wb")
 
 
 def _filters_for(export: Export) -> ReportFilters:
@@ -56,16 +95,15 @@ def _filters_for(export: Export) -> ReportFilters:
 
 def _write(export: Export, filters: ReportFilters, handle: IO[bytes]) -> dict[str, Any]:
     owner = export.owner
-    decisions = counted_decisions(owner, filters)
     if export.kind == ExportKind.CSV:
-        for chunk in csv_chunks(decisions, aggregate_only=is_aggregate_only(owner, filters)):
+        for chunk in report_csv_chunks(owner, filters):
             handle.write(chunk)
         return {}
     if export.kind == ExportKind.PDF:
         handle.write(report_pdf(owner, filters))
         return {}
     check_allowed(owner, filters, export.kind)
-    return {"records": write_records_zip(decisions, handle)}
+    return {"records": write_records_zip(counted_decisions(owner, filters), handle)}
 
 
 @task()
@@ -77,17 +115,19 @@ def build_export(export_id: int) -> str:
     if not updated:
         return "skipped"
     export = Export.objects.select_related("owner").get(pk=export_id)
-    file_name = f"{export.public_id}.{EXTENSIONS[ExportKind(export.kind)]}"
-    folder = exports_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"{file_name}.part"
+    partial: Path | None = None
     try:
         filters = _filters_for(export)
-        with partial.open("wb") as handle:
+        mark = AGGREGATE_MARK if is_aggregate_only(export.owner, filters) else ""
+        file_name = f"{export.public_id}{mark}.{EXTENSIONS[ExportKind(export.kind)]}"
+        folder = private_folder()
+        partial = folder / f"{file_name}.part"
+        with create_private(partial) as handle:
             extra = _write(export, filters, handle)
         os.replace(partial, folder / file_name)
     except Exception as exc:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         # Log the export id and error type only: messages can quote filter values or data.
         logger.warning("export %s failed: %s", export.public_id, type(exc).__name__)
         _finish(export, ExportStatus.FAILED)
@@ -122,3 +162,82 @@ def _finish(
     record_event(
         AuditAction.REPORT_EXPORT_FINISHED, actor=export.owner, obj=export, details=details
     )
+
+
+# ------------------------------------------------------------- retention ----
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    """Files made before this are past their retention period."""
+    return (now or timezone.now()) - timedelta(days=settings.ISG_EXPORT_RETENTION_DAYS)
+
+
+@task()
+def prune_exports() -> int:
+    """Delete export files past their retention period; returns how many exports were."""
+    return exports_prune()
+
+
+def exports_prune(*, now: datetime | None = None) -> int:
+    cutoff = retention_cutoff(now)
+    expired = Export.objects.filter(status=ExportStatus.READY, finished_at__lt=cutoff)
+    deleted = 0
+    for export_id in expired.values_list("pk", flat=True):
+        try:
+            deleted += _delete(export_id)
+        except OSError as exc:
+            # One file that cannot go (permissions, a busy disk) must not keep the rest.
+            logger.warning("could not delete export %s: %s", export_id, type(exc).__name__)
+    leftovers = _delete_leftovers(cutoff)
+    if deleted or leftovers:
+        logger.info("pruned %d export files and %d leftover files", deleted, leftovers)
+    return deleted
+
+
+@transaction.atomic
+def _delete(export_id: int) -> int:
+    """Delete one export's file: its row says "deleted" and an audit event says when and why."""
+    export = (
+        Export.objects.select_for_update()
+        .select_related("organisation")
+        .filter(pk=export_id, status=ExportStatus.READY)
+        .first()
+    )
+    if export is None:
+        return 0  # a prune running beside this one got there first
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.DELETED)
+    path = export_path(export)
+    record_event(
+        AuditAction.REPORT_EXPORT_DELETED,
+        actor=None,
+        organisation=export.organisation,
+        obj=export,
+        details={
+            "kind": export.kind,
+            "owner": export.owner_id,
+            "finished_at": export.finished_at,
+            "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
+            "file_found": path.is_file(),
+        },
+    )
+    # Last: if the file cannot be deleted, the row and its event roll back and the next
+    # prune tries again; a file is never left behind a row that says it is gone.
+    path.unlink(missing_ok=True)
+    return 1
+
+
+def _delete_leftovers(cutoff: datetime) -> int:
+    """Old files no ready export owns: partial files of a stopped worker, earlier deletions."""
+    folder = exports_dir()
+    if not folder.is_dir():
+        return 0
+    kept = set(Export.objects.filter(status=ExportStatus.READY).values_list("file_name", flat=True))
+    removed = 0
+    for path in folder.iterdir():
+        if not EXPORT_FILE.fullmatch(path.name) or path.name in kept or not path.is_file():
+            continue
+        made = datetime.fromtimestamp(path.stat().st_mtime, tz=cutoff.tzinfo)
+        if made < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

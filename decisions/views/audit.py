@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from decisions import selectors
 from decisions.access import REVIEWERS
+from decisions.accounts.decorators import recent_authentication_required
 from decisions.audit import AuditAction, audit_verify, queries
 from decisions.forms.audit import AuditFilterForm
 from decisions.models import AuditVerification
@@ -37,7 +38,7 @@ FILTER_KEYS = (
 
 def _cursor(value: str | None) -> int | None:
     """A keyset cursor from the query string; anything but a plain sequence number is ignored."""
-    if value and value.isdigit() and len(value) <= 18:
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return None
 
@@ -78,6 +79,7 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REVIEWERS)
+@recent_authentication_required
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET, user=request.user)

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from decisions import access
-from decisions.audit import record_refusal
+from decisions.audit import AuditAction, record_refusal, throttled
 
 View = Callable[..., HttpResponse]
 
@@ -43,8 +43,17 @@ def role_required(*roles: str) -> Callable[[View], View]:
 
 
 def refused(request: HttpRequest, reason: str) -> None:
-    """Log a refusal (committed on its own) naming the page by its URL name, never its path."""
+    """Log a refusal (committed on its own) naming the page by its URL name, never its path.
+
+    A signed-in user's refusal is always one event; an anonymous one (a form posted without
+    its CSRF token) is throttled per client address, as it costs its sender nothing.
+    """
     match = request.resolver_match
     view = match.view_name if match else ""
-    user = request.user if request.user.is_authenticated else None
-    record_refusal(user=user, reason=reason, details={"view": view})  # type: ignore[arg-type]
+    if request.user.is_authenticated:
+        record_refusal(user=request.user, reason=reason, details={"view": view})  # type: ignore[arg-type]
+        return
+    throttled(
+        f"{AuditAction.ACCESS_REFUSED.value}:{reason}",
+        lambda extra: record_refusal(user=None, reason=reason, details={"view": view, **extra}),
+    )

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from decisions import access, pdf, selectors, services
+from decisions import access, pdf, selectors, services, verification
 from decisions.access import DECIDERS, RECORD_READERS
-from decisions.forms.wizard import AmendmentForm
+from decisions.forms.wizard import AmendmentForm, DiscardForm
 from decisions.models import Role, Status
+from decisions.models.decisions import EDITABLE
 from decisions.navigation import resume_url
 from decisions.views.guards import role_required
+
+MADE_PAGE = 25
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to where its work starts."""
     role = request.user.role
+    if role == Role.LEAD and selectors.waiting_count(request.user):
+        return redirect("review_approvals")  # a lead's first job: what waits for them
     if role in DECIDERS:
         return redirect("my_decisions")
     if role == Role.MANAGER:
@@ -29,18 +36,45 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(*DECIDERS)
 def my_decisions(request: HttpRequest) -> HttpResponse:
-    decisions = list(selectors.own_decisions(request.user)[:200])
-    drafts = [d for d in decisions if d.is_editable]
+    search = request.GET.get("q", "").strip()[:40]
+    decisions = selectors.own_decisions(request.user)
+    if search:
+        decisions = decisions.filter(
+            Q(reference__iexact=search) | Q(case_reference__icontains=search)
+        )
+    drafts = list(decisions.filter(status__in=EDITABLE)[:100])
     for draft in drafts:
         draft.resume_url = resume_url(draft)
+    made = decisions.exclude(status__in=EDITABLE).exclude(status=Status.AWAITING_APPROVAL)
     context = {
+        "search": search,
         "drafts": drafts,
-        "awaiting": [d for d in decisions if d.status == Status.AWAITING_APPROVAL],
-        "made": [
-            d for d in decisions if not d.is_editable and d.status != Status.AWAITING_APPROVAL
-        ],
+        "awaiting": list(decisions.filter(status=Status.AWAITING_APPROVAL)[:100]),
+        "page": Paginator(made, MADE_PAGE).get_page(request.GET.get("page")),
+        "reviewed": selectors.recent_reviews_of_own(request.user),
     }
     return render(request, "decisions/my_decisions.html", context)
+
+
+@role_required(*DECIDERS)
+@require_http_methods(["GET", "POST"])
+def discard(request: HttpRequest, public_id: str) -> HttpResponse:
+    decision = selectors.own_editable_decision(request.user, public_id)
+    form = DiscardForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.decision_discard(
+                decision=decision, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.DecisionRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Draft {decision.display_reference} discarded.")
+            return redirect("my_decisions")
+    status = 400 if form.errors else 200
+    return render(
+        request, "decisions/discard.html", {"decision": decision, "form": form}, status=status
+    )
 
 
 @role_required(*RECORD_READERS)
@@ -99,4 +133,19 @@ def amend(request: HttpRequest, public_id: str) -> HttpResponse:
     status = 400 if form.errors else 200
     return render(
         request, "decisions/amend.html", {"decision": decision, "form": form}, status=status
+    )
+
+
+@role_required(*RECORD_READERS)
+@require_http_methods(["GET"])
+def verify(request: HttpRequest) -> HttpResponse:
+    """Check a printed record's verification code (typed, or from its QR code)."""
+    code = request.GET.get("code", "")[:40]
+    result = None
+    if "code" in request.GET:
+        result = verification.verify_code(request.user, code)
+        services.record_verified(user=request.user, code=code, result=result)
+    status = 400 if result is not None and result.decision is None else 200
+    return render(
+        request, "decisions/verify.html", {"code": code, "result": result}, status=status
     )

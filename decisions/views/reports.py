@@ -2,19 +2,26 @@
 
 Views are thin: decisions.reports counts (figures), draws (charts) and exports (with its audit
 events). Filters travel in the query string (dates, an organisation's slug,
-choice values: no personal data); exports are POSTs because they are recorded.
+choice values: no personal data); exports are POSTs because they are recorded. A background
+export is checked again for its owner at every look (decisions.reports.exports.export_refusal):
+one they may no longer have answers 404, and the refusal is logged.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from decisions import access
 from decisions.access import REPORTERS
+from decisions.accounts.decorators import recent_authentication_required
+from decisions.audit import record_refusal
 from decisions.forms.reports import ReportFilterForm, form_for
 from decisions.models import Export, ExportKind, ExportStatus
 from decisions.reports import charts, exports
@@ -37,7 +44,11 @@ class ExportForm(forms.Form):
 
 def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> HttpResponse:
     """The reports page: the filters, and the figures when the filters are valid."""
-    context: dict = {"form": form, "exports": access.visible_exports(request.user)[:5]}
+    context: dict = {
+        "form": form,
+        "exports": exports.listed_exports(request.user)[:5],
+        "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
+    }
     if form.is_valid() and status == 200:
         filters = form.filters()
         report = build_report(request.user, filters)
@@ -61,6 +72,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REPORTERS)
+@recent_authentication_required
 @require_POST
 def export(request: HttpRequest) -> HttpResponse:
     form = form_for(request.user, request.POST)
@@ -92,15 +104,35 @@ def export(request: HttpRequest) -> HttpResponse:
 @role_required(*REPORTERS)
 @require_GET
 def export_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "reports/exports.html", {"exports": access.visible_exports(request.user)[:50]}
-    )
+    context = {
+        "exports": exports.listed_exports(request.user)[:50],
+        "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
+    }
+    return render(request, "reports/exports.html", context)
+
+
+def _own_export(request: HttpRequest, public_id: str) -> Export:
+    """The user's export if they may still have it; 404 (logged) otherwise."""
+    export = access.visible_exports(request.user).filter(public_id=public_id).first()
+    reason = exports.export_refusal(export, request.user) if export else "not_found"
+    if reason:
+        match = request.resolver_match
+        record_refusal(
+            user=request.user,  # type: ignore[arg-type]
+            reason=reason,
+            object_kind="export",
+            object_id=str(public_id),
+            details={"view": match.view_name if match else ""},
+        )
+        raise Http404("No such export")
+    return export  # type: ignore[return-value]
 
 
 @role_required(*REPORTERS)
 @require_GET
 def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
-    export = get_object_or_404(access.visible_exports(request.user), public_id=public_id)
+    export = _own_export(request, public_id)
+    kept = timedelta(days=settings.ISG_EXPORT_RETENTION_DAYS)
     return render(
         request,
         "reports/export.html",
@@ -108,14 +140,17 @@ def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
             "export": export,
             "pending": export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING),
             "filename": exports.stored_download_name(export),
+            "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
+            "deleted_after": export.finished_at + kept if export.finished_at else None,
         },
     )
 
 
 @role_required(*REPORTERS)
+@recent_authentication_required
 @require_GET
 def export_download(request: HttpRequest, public_id: str) -> HttpResponse:
-    export = get_object_or_404(access.visible_exports(request.user), public_id=public_id)
+    export = _own_export(request, public_id)
     path_ = export_path(export) if export.is_ready else None
     if path_ is None or not path_.is_file():
         messages.warning(request, "This export is not ready to download.")

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -22,14 +23,20 @@ from decisions.audit import record_refusal
 from decisions.forms.review import ReviewForm
 from decisions.models import Decision, ReviewAction, Role, User
 from decisions.navigation import resume_url
+from decisions.snapshot import key_facts
 from decisions.views.guards import role_required
+
+QUEUE_PAGE = 25
 
 
 @role_required(*REVIEWERS)
 @require_GET
 def approvals(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")[:40]
+    queue = Paginator(selectors.approval_queue(request.user, search=search), QUEUE_PAGE)
     context = {
-        "queue": list(selectors.approval_queue(request.user)[:200]),
+        "page": queue.get_page(request.GET.get("page")),
+        "search": search,
         "recent": list(selectors.recent_reviews(request.user)[:20]),
     }
     return render(request, "review/approvals.html", context)
@@ -37,9 +44,11 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 def _review_context(decision: Decision, user: User, form: ReviewForm) -> dict[str, Any]:
     records = list(decision.records.select_related("submitted_by").order_by("-round"))
+    latest = records[0] if records else None
     return {
         "decision": decision,
-        "latest": records[0] if records else None,
+        "latest": latest,
+        "facts": key_facts(latest.snapshot) if latest else [],
         "form": form,
         "can_review": access.may_review(decision, user),
         "own": decision.created_by_id == user.pk,
@@ -55,7 +64,7 @@ def approval(request: HttpRequest, public_id: str) -> HttpResponse:
         return render(
             request, "review/approval.html", _review_context(decision, request.user, ReviewForm())
         )
-    if request.user.role != Role.LEAD:
+    if request.user.role != Role.LEAD and not access.may_review(decision, request.user):
         record_refusal(
             user=request.user,
             reason="role",

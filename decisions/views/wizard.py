@@ -11,13 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from decisions import selectors, services
+from decisions import access, selectors, services
 from decisions.access import DECIDERS
 from decisions.forms.wizard import StepForm, initial_for
-from decisions.guidance.store import NoGuidancePack, current_pack
+from decisions.guidance import engine
+from decisions.guidance.store import NoGuidancePack, current_pack, superseded_only_pack
 from decisions.models import Decision, Status
 from decisions.navigation import Place, resume_url
-from decisions.snapshot import build_snapshot
+from decisions.snapshot import build_snapshot, display_value
 from decisions.views.guards import role_required
 
 
@@ -28,7 +29,8 @@ def start(request: HttpRequest) -> HttpResponse:
     try:
         pack = current_pack()
     except NoGuidancePack as exc:
-        return render(request, "decisions/no_pack.html", {"message": str(exc)}, status=503)
+        context = {"message": str(exc), "superseded": superseded_only_pack()}
+        return render(request, "decisions/no_pack.html", context, status=503)
     if request.method == "POST":
         decision = services.decision_start(user=request.user, pack=pack)
         return redirect(resume_url(decision))
@@ -57,9 +59,17 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
         messages.warning(request, "Answer the questions in order. This is the next one.")
         return redirect(place.resume_url())
     this_step = pack.steps[step_id]
-    stored = decision.answers.get(step_id, {})
     data = request.POST if request.method == "POST" else None
-    form = StepForm(this_step, data, initial=initial_for(this_step, stored))
+    initial = initial_for(pack, this_step, decision.answers)
+    form = StepForm(pack, this_step, decision.answers, data, initial=initial)
+    later = request.method == "POST" and "later" in request.POST
+    if later and not form.is_valid():
+        messages.info(
+            request,
+            f"{decision.display_reference} is saved up to the question before this one. This "
+            "page was not saved because it was not complete.",
+        )
+        return redirect("my_decisions")
     if request.method == "POST" and form.is_valid():
         try:
             answered = services.decision_answer(
@@ -75,20 +85,58 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
                 "Your change means these answers no longer apply and were "
                 "removed: " + "; ".join(titles),
             )
+        if any(f.name == "case_reference" for f in this_step.fields):
+            _warn_of_other_drafts(request, decision)
+        if later:
+            messages.success(
+                request, f"{decision.display_reference} is saved. Continue it from this list."
+            )
+            return redirect("my_decisions")
         after = Place(decision, answered.walk).after_answer_url(
             step_id, returning_to_check=request.GET.get("return") == "check"
         )
         return redirect(after)
+    returning = request.GET.get("return") == "check"
+    number, total, section = engine.progress(pack, place.walk, step_id)
     context = {
         "decision": decision,
         "step": this_step,
         "pack": pack,
         "form": form,
-        "back_url": place.back_url(step_id),
+        "back_url": place.url(engine.END) if returning else place.back_url(step_id),
+        "returning": returning,
         "sources": pack.sources,
-        "single_field": len(this_step.fields) == 1,
+        "single_field": form.single_field,
+        "progress": f"Section {number} of {total}: {section}",
+        "recalled": recalled_answers(pack, this_step, place.walk),
     }
     return render(request, "decisions/step.html", context, status=400 if form.errors else 200)
+
+
+def recalled_answers(
+    pack: engine.Pack, step: engine.Step, walk: engine.Walk
+) -> list[tuple[str, str]]:
+    """(question, answer in words) of the earlier answers this page shows (the advice taken)."""
+    recalled = []
+    for name in step.recall:
+        value = walk.values.get(name)
+        if value not in (None, "", []):
+            field = pack.field(name)
+            recalled.append((field.label, display_value(field, value)))
+    return recalled
+
+
+def _warn_of_other_drafts(request: HttpRequest, decision: Decision) -> None:
+    decision.refresh_from_db(fields=["case_reference"])
+    others = selectors.drafts_with_same_case(decision)
+    if others:
+        references = ", ".join(d.display_reference for d in others)
+        messages.warning(
+            request,
+            f"You already have a draft for case reference {decision.case_reference}: "
+            f"{references}. Carry on here only if this is a different decision; you can "
+            "discard a draft from 'My decisions'.",
+        )
 
 
 @role_required(*DECIDERS)
@@ -141,11 +189,15 @@ def confirmation(request: HttpRequest, public_id: str) -> HttpResponse:
     decision = selectors.own_editable_decision(request.user, public_id)
     if decision.is_editable:
         return redirect(resume_url(decision))
+    awaiting = decision.status == Status.AWAITING_APPROVAL
+    review_after = decision.status == Status.REVIEW_AFTER
     return render(
         request,
         "decisions/confirmation.html",
         {
             "decision": decision,
-            "awaiting": decision.status == Status.AWAITING_APPROVAL,
+            "awaiting": awaiting,
+            "review_after": review_after,
+            "approver_level": access.approver_level(decision) if awaiting or review_after else "",
         },
     )

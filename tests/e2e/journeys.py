@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from tests.e2e.browser import goto, navigate, screenshot
 
 PASSWORD = "correct horse battery staple"  # tests/factories.py UserFactory
-DATE_FIELDS = ("share_date", "review_date")
+DATE_FIELDS = ("consent_date", "share_date", "review_date")
 STEP_URL = re.compile(r"/decisions/[0-9a-f-]{36}/step/(?P<step>[\w-]+)/")
 
 
@@ -286,8 +286,8 @@ def press(page: Page, key: str) -> None:
 
 
 def keyboard_answers(page: Page, values: dict) -> None:
-    """Answer a question page with Tab, Space and Enter (and typing into text boxes). Radios
-    are chosen with Space on the first option Tab reaches: routes for this use first options."""
+    """Answer a question page with Tab, Space, the arrow keys and Enter (and typing into text
+    boxes). Tab reaches a radio group's first option; the arrow keys move to the one wanted."""
     for name, value in values.items():
         if name in DATE_FIELDS:
             for part, text in enumerate(value.split("-")[::-1]):
@@ -298,8 +298,17 @@ def keyboard_answers(page: Page, values: dict) -> None:
                 tab_to(page, f"input[type=checkbox][name='{name}'][value='{item}']")
                 page.keyboard.press("Space")
         elif page.locator(f"input[type=radio][name='{name}']").count():
-            tab_to(page, f"input[type=radio][name='{name}'][value='{value}']")
-            page.keyboard.press("Space")
+            radios = page.locator(f"input[type=radio][name='{name}']")
+            options = radios.evaluate_all("els => els.map(e => [e.value, e.checked])")
+            wanted = [v for v, _ in options].index(value)
+            # Tab lands on the checked option (a suggested answer), else on the first.
+            at = next((i for i, (_, checked) in enumerate(options) if checked), None)
+            tab_to(page, f"input[type=radio][name='{name}']")
+            if at is None and wanted == 0:
+                page.keyboard.press("Space")
+            step = wanted - (at or 0)
+            for _ in range(abs(step)):
+                page.keyboard.press("ArrowDown" if step > 0 else "ArrowUp")
         elif value:
             tab_to(page, f"[name='{name}']")
             page.keyboard.type(value)
@@ -492,9 +501,11 @@ def reconsider_a_decision(page: Page, email: str, reference: str) -> dict:
     navigate(page, page.get_by_role("link", name=link, exact=True).click)
     page.locator("input[type=radio][value='not_told_other']").check()
     save_and_continue(page)
-    # A new answer on the path: why they were not told.
-    assert current_step(page) == "not_informed_reason", page.url
-    page.get_by_role("textbox").fill("They have moved away and cannot be contacted yet.")
+    # Not told: the same page now needs the reason, and says so.
+    assert "Why have they not been told?" in page.locator(".govuk-error-summary").inner_text()
+    page.locator("[name='not_informed_reason']").fill(
+        "They have moved away and cannot be contacted yet."
+    )
     save_and_continue(page)
     while current_step(page):  # any later answers already given are kept: save them again
         save_and_continue(page)

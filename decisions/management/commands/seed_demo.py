@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from decisions.audit import AuditAction, record_event
+from decisions.audit.receivers import recorded_by_caller
 from decisions.models import Organisation, Role, User
 
 DEMO_ORGANISATION = "Leicester City Council"
@@ -41,23 +42,24 @@ def load_organisations() -> int:
     path = settings.BASE_DIR / "fixtures" / "organisations.json"
     created = 0
     for item in json.loads(path.read_text(encoding="utf-8"))["organisations"]:
-        org, was_created = Organisation.objects.get_or_create(
+        if Organisation.objects.filter(name=item["name"]).exists():
+            continue
+        org = Organisation(
             name=item["name"],
-            defaults={
-                "slug": slugify(item["name"])[:80],
-                "kind": item["kind"],
-                "address": item["address"],
-            },
+            slug=slugify(item["name"])[:80],
+            kind=item["kind"],
+            address=item["address"],
         )
-        if was_created:
-            created += 1
-            record_event(
-                AuditAction.ORGANISATION_CREATED,
-                actor=None,
-                actor_email="system",
-                obj=org,
-                details={"name": org.name, "kind": org.kind},
-            )
+        # This command logs the creation itself; the post_save receiver would log it again.
+        recorded_by_caller(org).save()
+        created += 1
+        record_event(
+            AuditAction.ORGANISATION_CREATED,
+            actor=None,
+            actor_email="system",
+            obj=org,
+            details={"name": org.name, "kind": org.kind},
+        )
     return created
 
 
@@ -76,17 +78,20 @@ class Command(BaseCommand):
         self.stdout.write("Demo users (fictional; passwords are new on every run, local use only):")
         for email, name, role, org_name in DEMO_USERS:
             password = secrets.token_urlsafe(12)
-            user, was_created = User.objects.get_or_create(
-                email=email,
-                defaults={
-                    "full_name": name,
-                    "role": role,
-                    "organisation": Organisation.objects.get(name=org_name),
-                    "partnership_wide": email.startswith("partnership."),
-                },
-            )
+            user = User.objects.filter(email=email).first()
+            was_created = user is None
+            if user is None:
+                user = User(
+                    email=email,
+                    full_name=name,
+                    role=role,
+                    organisation=Organisation.objects.get(name=org_name),
+                    # The demo administrator sees the whole administration area.
+                    partnership_wide=email.startswith("partnership.") or role == Role.ADMIN,
+                )
             user.set_password(password)
-            user.save()
+            # One event per user, written here: the post_save receiver is told to skip it.
+            recorded_by_caller(user).save()
             action = AuditAction.USER_CREATED if was_created else AuditAction.PASSWORD_RESET
             record_event(
                 action,

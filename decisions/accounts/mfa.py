@@ -1,0 +1,114 @@
+"""A second factor with django-otp: an authenticator app (TOTP) and one-use recovery codes.
+
+Set up at the first sign-in (enrol), asked for at every sign-in (verify); an administrator
+can reset it (the person sets it up again at their next sign-in). Each of these is an audit
+event in the same transaction as the change. ISG_MFA_REQUIRED switches it on (the default).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from base64 import b32encode
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from decisions.audit import AuditAction, record_event
+from decisions.models import User
+
+APP_DEVICE = "Authenticator app"
+RECOVERY_DEVICE = "Recovery codes"
+
+
+def required() -> bool:
+    return bool(settings.ISG_MFA_REQUIRED)
+
+
+def is_enrolled(user: User) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def pending_device(user: User) -> TOTPDevice:
+    """The app being set up (unconfirmed); the same one until it is confirmed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name=APP_DEVICE, confirmed=False)
+
+
+def secret_text(device: TOTPDevice) -> str:
+    """The key to type into an app, in groups of four."""
+    secret = b32encode(device.bin_key).decode()
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def qr_code_data_uri(device: TOTPDevice) -> str:
+    """The key as a QR code: an SVG drawn here, shown as an <img> (no inline script or style)."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE)
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(settings.ISG_MFA_RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def _clean(token: str) -> str:
+    return "".join(token.split()).lower()
+
+
+def mfa_enrol(*, request: HttpRequest, user: User, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm the app with a code from it; returns new recovery codes ([] if the code is wrong).
+
+    The session counts as verified at once: the person has just proved both factors.
+    """
+    if not device.verify_token(_clean(token)):
+        return []
+    with transaction.atomic():
+        device.confirmed = True
+        device.save()
+        codes = _new_recovery_codes(user)
+        record_event(AuditAction.MFA_ENROLLED, actor=user, obj=user)
+        record_event(
+            AuditAction.RECOVERY_CODES_CREATED, actor=user, obj=user, details={"count": len(codes)}
+        )
+    otp_login(request, device)
+    return codes
+
+
+def mfa_verify(*, request: HttpRequest, user: User, token: str) -> bool:
+    """A code from the app, or a recovery code (each works once). Either way, an event."""
+    device = match_token(user, _clean(token))
+    if device is None:
+        record_event(AuditAction.MFA_FAILED, actor=user, obj=user)
+        return False
+    kind = "recovery_code" if isinstance(device, StaticDevice) else "app"
+    left = device.token_set.count() if isinstance(device, StaticDevice) else None
+    record_event(
+        AuditAction.MFA_VERIFIED,
+        actor=user,
+        obj=user,
+        details={"method": kind, **({"recovery_codes_left": left} if left is not None else {})},
+    )
+    otp_login(request, device)
+    return True
+
+
+def mfa_reset(*, actor: User, user: User) -> int:
+    """Remove a person's app and recovery codes: they set it up again at their next sign-in."""
+    with transaction.atomic():
+        removed = TOTPDevice.objects.filter(user=user).delete()[0]
+        removed += StaticDevice.objects.filter(user=user).delete()[0]
+        record_event(AuditAction.MFA_RESET, actor=actor, obj=user, details={"email": user.email})
+    return removed
