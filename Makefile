@@ -16,8 +16,10 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# Written after a successful `pip install -e '.[dev]'`; redone when pyproject.toml is newer.
+# Written after a successful install; redone when pyproject.toml or the lock file is newer.
 STAMP := $(VENV)/.installed
+# Every dependency pinned with its hashes (pip-tools); `make lock` rewrites it.
+LOCK := requirements.lock
 MANAGE := $(BIN)/python manage.py
 
 HOST ?= 127.0.0.1
@@ -41,7 +43,7 @@ run test e2e bench: export DEBUG ?= true
 # The demo users of `make run` sign in with a password alone; production asks for MFA.
 run: export ISG_MFA_REQUIRED ?= false
 
-.PHONY: help venv install sysdeps chromium run test e2e bench lint clean distclean
+.PHONY: help venv install lock sysdeps chromium run test e2e bench lint clean distclean
 
 help: ## List the targets
 	@echo "ISG make targets:"
@@ -57,9 +59,17 @@ $(BIN)/python:
 	  echo "Run again with PYTHON=/path/to/python3.11" >&2; exit 1; }
 	$(PYTHON) -m venv --clear $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python scripts/check_lock.py
 	@touch $@
+
+lock: | $(BIN)/python ## Re-pin every dependency with hashes (after changing pyproject.toml)
+	$(BIN)/python -m pip install 'pip-tools>=7.4,<8'
+	$(BIN)/pip-compile --quiet --generate-hashes --extra dev --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
+	$(BIN)/python scripts/check_lock.py
 
 venv: $(STAMP) ## Create .venv and install ISG + dev tools (only when pyproject.toml changed)
 

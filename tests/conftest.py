@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
 from decisions.guidance.store import pack_load_files
-from decisions.models import AuditEvent, Role
+from decisions.models import Role
 from tests.factories import OrganisationFactory, UserFactory
 
 
@@ -21,21 +23,32 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - extends
 
 
 def allow_flush_of_audit_table() -> None:
-    """Let the test database's flush through the audit table's TRUNCATE trigger (PostgreSQL).
+    """Let the test database's flush through the evidence tables' TRUNCATE triggers (PostgreSQL).
 
     Transactional tests (transaction=True, live_server) end with Django's flush, a TRUNCATE
-    of every table, which the audit log refuses. This database alone ignores that one trigger
-    by default; tests/test_audit.py switches it back on to prove the refusal.
+    of every table, which the audit log and decision records refuse. This database alone
+    ignores those triggers by default; tests/test_audit.py switches them back on to prove the
+    refusal.
     """
     if connection.vendor != "postgresql":
         return
-    trigger = next(t for t in AuditEvent._meta.triggers if t.name == "no_truncate")
+    pgids = ",".join(
+        trigger.get_pgid(model)
+        for model in apps.get_models()
+        for trigger in getattr(model._meta, "triggers", [])
+        if trigger.name == "no_truncate"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
-            f"SET pgtrigger.ignore = '{{{trigger.get_pgid(AuditEvent)}}}'"
+            f"SET pgtrigger.ignore = '{{{pgids}}}'"
         )
     connection.close()  # the setting applies to new connections
+
+
+@pytest.fixture(autouse=True)
+def no_throttle_counts():
+    cache.clear()  # refusal counts (decisions.audit.noise) live in the cache, which outlives a test
 
 
 @pytest.fixture(autouse=True)

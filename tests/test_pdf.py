@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -140,7 +141,7 @@ def test_pdf_cites_the_guidance_for_each_question(practitioner, submitted):
             assert citation["section"] in text
     appendix = text[text.index("Appendix: sources") :]
     first = submitted.latest_record().snapshot["steps"][0]["citations"][0]
-    assert f"{first['section']} (question 1" in appendix
+    assert re.search(rf"{re.escape(first['section'])} \(questions? 1[,)]", appendix)
 
 
 def test_pdf_marks_the_outcome_where_it_was_reached(practitioner, submitted_each_outcome):
@@ -314,8 +315,9 @@ def test_draft_pdf_url_sends_the_practitioner_back_to_the_wizard(practitioner):
 
 def test_markup_typed_by_a_practitioner_is_printed_as_text(practitioner):
     decision = decision_with_answer(practitioner, purpose_description=HOSTILE_ANSWER)
-    text = text_of(download(practitioner, decision))
-    assert '<img src="file:///etc/passwd">' in text
+    # Compared without spaces: a narrow column may wrap the typed text anywhere.
+    text = text_of(download(practitioner, decision)).replace(" ", "")
+    assert '<imgsrc="file:///etc/passwd">' in text
     assert "url(file:///etc/passwd)" in text
 
 

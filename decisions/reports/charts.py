@@ -124,12 +124,14 @@ def monthly_chart(months: Sequence[Month]) -> Chart:
 
 
 def rate_chart(months: Sequence[Month]) -> Chart:
-    """Shared with consent, without consent and not shared, as a percentage of each month."""
+    """Each outcome (shared with consent, without consent, could be shared, not shared) as a
+    percentage of each month's decisions."""
     labels = [m.label for m in months]
     figure, axes = _figure(6.4, 3.2)
     series = (
         ("Shared with consent", [m.with_consent.percent for m in months], GREEN, "o"),
         ("Shared without consent", [m.without_consent.percent for m in months], ORANGE, "s"),
+        ("You can share", [m.can_share.percent for m in months], BLUE, "D"),
         ("Not shared", [m.do_not_share.percent for m in months], RED, "^"),
     )
     positions = list(range(len(months)))
@@ -154,8 +156,8 @@ def rate_chart(months: Sequence[Month]) -> Chart:
     title = "Consent rate over time"
     description = (
         "Line chart: the percentage of each month's decisions shared with consent, "
-        "shared without consent, and not shared. The numbers are in the table next "
-        "to it."
+        "shared without consent, where you can share, and not shared. The numbers are in the "
+        "table next to it."
     )
     return Chart(title=title, description=description, svg=_svg(figure))
 

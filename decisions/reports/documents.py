@@ -10,8 +10,9 @@ refused.
 
 The CSV of decisions streams: rows are read from a server-side cursor in chunks and written
 one line at a time, so memory stays flat at any size. Every CSV is UTF-8 with a byte-order
-mark (Excel), dates are ISO 8601, and a cell that a spreadsheet would run as a formula is
-defused with a quote (decisions.spreadsheets).
+mark (Excel), dates are ISO 8601, times are ISO 8601 in UK time with their offset from UTC
+(2026-07-01T13:05:00+01:00: exact, and what the manager's clock said), and a cell that a
+spreadsheet would run as a formula is defused with a quote (decisions.spreadsheets).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -58,8 +60,13 @@ class ExportRefused(Exception):
 # ------------------------------------------------------------------- CSV ----
 
 
-def iso_utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+UK = ZoneInfo("Europe/London")
+
+
+def iso_uk(value: datetime | None) -> str:
+    """A moment as ISO 8601 in UK time with its offset: 2026-07-01T13:05:00+01:00 (BST) or
+    2026-12-01T13:05:00+00:00 (GMT). The offset makes it exact, whatever the season."""
+    return value.astimezone(UK).isoformat(timespec="seconds") if value else ""
 
 
 @dataclass(frozen=True)
@@ -88,10 +95,10 @@ COLUMNS = (
     Column("Recipient organisation", "a_recipient_org"),
     Column("Method", "a_method", "method"),
     Column("Share date", "a_share_date"),
-    Column("Submitted at (UTC)", "submitted_at"),
+    Column("Submitted at (UK time)", "submitted_at"),
     Column("Decided by", "created_by__email"),
-    Column("Needs approval", "needs_approval"),
-    Column("Approved at (UTC)", "approved_at"),
+    Column("Needs sign-off by a safeguarding lead", "needs_approval"),
+    Column("Signed off at (UK time)", "approved_at"),
 )
 
 
@@ -99,7 +106,7 @@ def _cell(column: Column, value: Any, labels: Labels) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return iso_utc(value)
+        return iso_uk(value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if column.source in ("a_purpose_categories", "a_lawful_reason") and isinstance(value, str):
@@ -164,7 +171,7 @@ def figures_rows(report: Report) -> Iterator[list[str]]:
     """Every figure of the report, as the page shows it: (section, figure, value)."""
     yield ["Section", "Figure", "Value"]
     yield ["About", "Marking", "OFFICIAL-SENSITIVE"]
-    yield ["About", "Generated at (UTC)", iso_utc(report.generated_at)]
+    yield ["About", "Generated at (UK time)", iso_uk(report.generated_at)]
     if report.aggregate_only:
         yield ["About", "Partnership figures", PARTNERSHIP_NOTE]
     for name, value in report.filters.described():
@@ -186,6 +193,7 @@ def figures_rows(report: Report) -> Iterator[list[str]]:
         for label, rate in (
             ("Shared with consent", month.with_consent),
             ("Shared without consent", month.without_consent),
+            ("You can share", month.can_share),
             ("Not shared", month.do_not_share),
         ):
             yield ["Share of each month's decisions", f"{month.label}: {label}", rate.shown]
@@ -193,7 +201,7 @@ def figures_rows(report: Report) -> Iterator[list[str]]:
     for label, value in (
         ("Requests from other organisations", _count(report.requests)),
         ("Requests refused", _count(report.requests_refused)),
-        ("Approved decisions", _count(turnaround.approved)),
+        ("Decisions signed off by a safeguarding lead", _count(turnaround.approved)),
         ("Sign-off time, median", describe_duration(turnaround.median)),
         ("Sign-off time, 90th percentile", describe_duration(turnaround.p90)),
         ("Decisions returned at sign-off", _count(report.returned)),

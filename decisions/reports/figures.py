@@ -38,11 +38,18 @@ from decisions.reports.suppression import (
     SMALL_NUMBER,
     Figure,
     figures,
-    is_small,
+    hidden_counts,
     single,
 )
 
 TOP_RECIPIENTS = 10
+# The outcomes in the order the summary and the monthly rates show them: sharing first.
+HEADLINE_ORDER = (
+    OutcomeKind.SHARE_WITH_CONSENT,
+    OutcomeKind.SHARE_WITHOUT_CONSENT,
+    OutcomeKind.CAN_SHARE,
+    OutcomeKind.DO_NOT_SHARE,
+)
 
 __all__ = ["describe_duration"]  # re-exported for the report pages
 
@@ -111,6 +118,7 @@ class Month:
     total: Figure
     with_consent: Rate
     without_consent: Rate
+    can_share: Rate
     do_not_share: Rate
 
     @property
@@ -145,9 +153,10 @@ class Report:
 
     @property
     def consent_split(self) -> list[Figure]:
-        """Share with consent / without consent / do not share: the board's headline."""
-        wanted = ("share_with_consent", "share_without_consent", "do_not_share")
-        return [f for f in self.by_outcome if f.key in wanted]
+        """Every outcome, sharing ones first: the board's headline. The rows add up to the
+        total (each decision has exactly one outcome), so "You can share" is among them."""
+        by_key = {f.key: f for f in self.by_outcome}
+        return [by_key[key] for key in HEADLINE_ORDER if key in by_key]
 
 
 def _month_of(value: date | datetime) -> date:
@@ -176,24 +185,29 @@ def _monthly(
         adds_up=True,
     )
 
-    def rate(month: date, total: Figure, outcome: str) -> Rate:
-        n = counts.get(month, {}).get(outcome, 0)
-        hidden = ""
+    def rates(month: date, total: Figure) -> dict[str, Rate]:
+        """Each outcome's share of the month. The outcomes add up to the month's total, so
+        where one is small another is hidden too (as for any set that adds up)."""
+        ns = [counts.get(month, {}).get(kind, 0) for kind in HEADLINE_ORDER]
+        hidden = hidden_counts(ns, aggregate_only=aggregate_only, adds_up=True)
         if aggregate_only and total.hidden:
-            hidden = "secondary"
-        elif aggregate_only and is_small(n):
-            hidden = "small"
-        return Rate(count=n, total=total.count, hidden=hidden)
+            hidden = ["secondary"] * len(ns)
+        return {
+            kind: Rate(count=n, total=total.count, hidden=h)
+            for kind, n, h in zip(HEADLINE_ORDER, ns, hidden, strict=True)
+        }
 
+    months_rates = [(m, total, rates(m, total)) for m, total in zip(months, totals, strict=True)]
     return [
         Month(
             month=m,
             total=total,
-            with_consent=rate(m, total, OutcomeKind.SHARE_WITH_CONSENT),
-            without_consent=rate(m, total, OutcomeKind.SHARE_WITHOUT_CONSENT),
-            do_not_share=rate(m, total, OutcomeKind.DO_NOT_SHARE),
+            with_consent=r[OutcomeKind.SHARE_WITH_CONSENT],
+            without_consent=r[OutcomeKind.SHARE_WITHOUT_CONSENT],
+            can_share=r[OutcomeKind.CAN_SHARE],
+            do_not_share=r[OutcomeKind.DO_NOT_SHARE],
         )
-        for m, total in zip(months, totals, strict=True)
+        for m, total, r in months_rates
     ]
 
 
@@ -259,7 +273,7 @@ def _recipients(decisions: QuerySet[Decision], aggregate_only: bool) -> list[Fig
 
 def _turnaround(decisions: QuerySet[Decision], aggregate_only: bool) -> Turnaround:
     times = turnaround_times(decisions)
-    approved = single("Approved decisions", len(times), aggregate_only=aggregate_only)
+    approved = single("Signed off by a safeguarding lead", len(times), aggregate_only=aggregate_only)
     if not times or approved.hidden:
         return Turnaround(approved=approved, median=None, p90=None)
     return Turnaround(approved=approved, median=median(times), p90=percentile(times, 0.9))

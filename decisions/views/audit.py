@@ -102,9 +102,10 @@ def audit_verify_now(request: HttpRequest) -> HttpResponse:
     if result.ok:
         messages.success(request, f"The audit log is intact: {result.checked} events checked.")
     else:
+        where = f" at event #{result.broken_sequence}" if result.broken_sequence else ""
         messages.error(
             request,
-            f"The audit log is broken at event #{result.broken_sequence}: "
+            f"The audit log is broken{where}: "
             f"{result.problem}. Tell your information governance lead.",
         )
     return redirect("review_audit")
