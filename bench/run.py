@@ -11,7 +11,9 @@ decisions by bulk_create (not the services: they would take an hour), then measu
   * record PDFs, per record, which is what a zip of records costs.
 
 These measurements set the cost model in decisions.reports.exports (COST, BACKGROUND_SECONDS).
-Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000.
+Then bench/wizard.py, in its own process with production-like settings: a question page's GET
+and POST against a bare view, their SQL statements, and a record PDF first rendered vs stored.
+Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000, BENCH_PARTS=exports,wizard.
 """
 
 from __future__ import annotations
@@ -19,50 +21,20 @@ from __future__ import annotations
 import os
 import random
 import resource
+import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import KIND, setup_database  # noqa: E402
+
 DECISIONS = int(os.environ.get("BENCH_DECISIONS", "100000"))
-KIND = os.environ.get("BENCH_DB", "sqlite")
-PG = "postgres://postgres@127.0.0.1:5432"
-
-
-def setup_database() -> tuple[str, Callable[[], None]]:
-    """A fresh database URL, and a function that removes it."""
-    if KIND == "postgres":
-        import psycopg2
-
-        name = f"isg_bench_{os.getpid()}"
-        admin = psycopg2.connect(f"{PG}/postgres")
-        admin.autocommit = True
-        admin.cursor().execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-            admin.close()
-
-        return f"{PG}/{name}", drop
-    folder = tempfile.mkdtemp(prefix="isg-bench-")
-    path = Path(folder) / "bench.sqlite3"
-
-    def remove() -> None:
-        for file in Path(folder).iterdir():
-            file.unlink()
-        Path(folder).rmdir()
-
-    return f"sqlite:///{path}", remove
 
 
 URL, cleanup = setup_database()
@@ -252,7 +224,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    parts = os.environ.get("BENCH_PARTS", "exports,wizard").split(",")
     try:
-        main()
+        if "exports" in parts:
+            main()
     finally:
         cleanup()
+    if "wizard" in parts:
+        print()
+        wizard = str(Path(__file__).with_name("wizard.py"))  # its own settings: DEBUG false
+        subprocess.run([sys.executable, wizard], check=True)  # noqa: S603 - our own script

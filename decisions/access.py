@@ -59,7 +59,10 @@ def page_refusal(user: User, roles: Iterable[str]) -> str:
 
 def visible_decisions(user: User) -> QuerySet[Decision]:
     """Practitioners see their own; leads and managers their organisation's; admins all."""
-    decisions = Decision.objects.select_related("organisation", "created_by", "pack")
+    # The pack's JSON body is left out: GuidancePack.pack parses it once per process by digest.
+    decisions = Decision.objects.select_related("organisation", "created_by", "pack").defer(
+        "pack__data"
+    )
     if not is_active(user):
         return decisions.none()
     if user.role == Role.ADMIN:

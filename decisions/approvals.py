@@ -37,13 +37,11 @@ def _last_event(decision: Decision, action: AuditAction) -> AuditEvent | None:
     )
 
 
-def _remind(decision: Decision, since: datetime) -> bool:
-    last = _last_event(decision, AuditAction.APPROVAL_REMINDED)
-    if last is not None and last.created_at > since:
-        return False
+def _chase(decision: Decision, action: AuditAction) -> None:
+    """Record the reminder or escalation, then email the approvers once it has committed."""
     with transaction.atomic():
         record_event(
-            AuditAction.APPROVAL_REMINDED,
+            action,
             actor=None,
             actor_email="system",
             obj=decision,
@@ -54,25 +52,20 @@ def _remind(decision: Decision, since: datetime) -> bool:
         transaction.on_commit(
             lambda: notifications.approval_requested(decision_id, reminder=True), robust=True
         )
+
+
+def _remind(decision: Decision, since: datetime) -> bool:
+    last = _last_event(decision, AuditAction.APPROVAL_REMINDED)
+    if last is not None and last.created_at > since:
+        return False
+    _chase(decision, AuditAction.APPROVAL_REMINDED)
     return True
 
 
 def _escalate(decision: Decision) -> bool:
     if not access.is_escalated(decision) or _last_event(decision, AuditAction.APPROVAL_ESCALATED):
         return False
-    with transaction.atomic():
-        record_event(
-            AuditAction.APPROVAL_ESCALATED,
-            actor=None,
-            actor_email="system",
-            obj=decision,
-            organisation=decision.organisation,
-            details={"approvers": access.approvers(decision).count()},
-        )
-        decision_id = decision.pk
-        transaction.on_commit(
-            lambda: notifications.approval_requested(decision_id, reminder=True), robust=True
-        )
+    _chase(decision, AuditAction.APPROVAL_ESCALATED)
     return True
 
 

@@ -9,22 +9,28 @@ typed can never make the server read a local file or call the network
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import mimetypes
+import re
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 import qrcode
+import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from qrcode.image.svg import SvgPathImage
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from decisions.models import Decision, DecisionRecord, Status
+from decisions.models import Decision, DecisionRecord, RenderedPdf, Status
 from decisions.snapshot import key_facts
 from decisions.verification import verification_code
 
@@ -121,7 +127,7 @@ def _sources(snapshot: dict) -> list[dict]:
     ]
 
 
-def render_record(decision: Decision, record: DecisionRecord) -> bytes:
+def _record_html(decision: Decision, record: DecisionRecord, *, rendered_at: str) -> str:
     code = verification_code(record.content_digest())
     verify_url = f"{settings.ISG_BASE_URL.rstrip('/')}{reverse('verify')}?code={code}"
     context = {
@@ -134,11 +140,71 @@ def render_record(decision: Decision, record: DecisionRecord) -> bytes:
         "verification_code": code,
         "verify_url": verify_url,
         "qr_code": qr_code(verify_url),
-        "generated_at": timezone.now(),
+        "rendered_at": rendered_at,
         "static_base": static_base(),
         "Status": Status,
         # Sign-off of every round (decisions.signoff), oldest first, for the approval block.
         "approvals": list(decision.approvals.select_related("by", "record").order_by("at")),
+        "pdf_title": f"Decision record {decision.display_reference}",
     }
-    title = f"Decision record {decision.display_reference}"
-    return render_pdf("pdf/record.html", context, title=title)
+    return render_to_string("pdf/record.html", context)
+
+
+def _when(moment: datetime) -> str:
+    """The footer's time, in UK time like every other time in the record."""
+    return date_format(timezone.localtime(moment), "j F Y, H:i")
+
+
+def _write_pdf(html: str) -> bytes:
+    document = HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=StaticOnlyFetcher())
+    return document.write_pdf()
+
+
+def render_record(decision: Decision, record: DecisionRecord) -> bytes:
+    """The record as a PDF, rendered now (record_pdf_bytes serves a stored one instead)."""
+    return _write_pdf(_record_html(decision, record, rendered_at=_when(timezone.now())))
+
+
+# Where the render time goes in the HTML: left out of the digest, filled in before WeasyPrint.
+RENDERED_AT = "\x00rendered-at\x00"
+STYLESHEET = re.compile(r'href="' + re.escape(PDF_BASE_URL) + r'[^"]*?\.css"')
+
+
+def source_digest(html: str) -> str:
+    """SHA-256 of everything the PDF is made from: the HTML (the template applied to the record
+    and the decision as it now stands, the render time left out), the stylesheets it links,
+    and the WeasyPrint version. Any change to them gives a new digest, so a new PDF."""
+    digest = hashlib.sha256(html.encode())
+    for link in sorted(set(STYLESHEET.findall(html))):
+        url = link[len('href="') : -1]
+        digest.update(b"\0" + url.encode() + b"\0")
+        digest.update(StaticOnlyFetcher().fetch(url).read())
+    digest.update(b"\0weasyprint " + weasyprint.__version__.encode())
+    return digest.hexdigest()
+
+
+def record_pdf_bytes(decision: Decision, record: DecisionRecord) -> bytes:
+    """The record's PDF: the one stored for what it shows now, else rendered once and stored.
+
+    A submitted record never changes, but its PDF also shows the decision's status and
+    sign-off (approved, returned, superseded...), the people's names and the organisation's;
+    those are in the HTML the digest is taken of, so a change renders a new PDF while the old
+    row stays. The footer says when the stored PDF was rendered, which is then true for
+    every download of it.
+    """
+    html = _record_html(decision, record, rendered_at=RENDERED_AT)
+    digest = source_digest(html)
+    stored = RenderedPdf.objects.filter(record=record, source_digest=digest).first()
+    if stored is not None:
+        return bytes(stored.content)
+    now = timezone.now()
+    content = _write_pdf(html.replace(RENDERED_AT, _when(now)))
+    try:
+        with transaction.atomic():
+            RenderedPdf.objects.create(
+                record=record, source_digest=digest, content=content, created_at=now
+            )
+    except IntegrityError:
+        # Rendered at the same moment by another request: serve the one stored first.
+        return bytes(RenderedPdf.objects.get(record=record, source_digest=digest).content)
+    return content

@@ -106,7 +106,8 @@ class QueueItem:
 def _packs(decisions: list[Decision]) -> dict[int, engine.Pack]:
     """The parsed pack of each decision, reading each stored pack once (not once per row)."""
     ids = {d.pack_id for d in decisions}
-    return {stored.pk: stored.pack for stored in GuidancePack.objects.filter(pk__in=ids)}
+    stored_packs = GuidancePack.objects.filter(pk__in=ids).defer("data")  # parsed by digest
+    return {stored.pk: stored.pack for stored in stored_packs}
 
 
 def _label(pack: engine.Pack, values: dict[str, Any], name: str) -> str:

@@ -85,6 +85,8 @@ def decision_start(*, user: User, pack: GuidancePack | None = None) -> Decision:
 
 def _lock_editable(decision: Decision, user: User) -> Decision:
     locked = Decision.objects.select_for_update().get(pk=decision.pk)
+    if locked.pack_id == decision.pack_id:
+        locked.pack = decision.pack  # already loaded (without its body): do not read it again
     check_may_change(
         locked,
         user,
@@ -285,9 +287,7 @@ def decision_discard(*, decision: Decision, user: User, reason: str) -> Decision
         raise DecisionRefused("Enter why you are discarding this draft.")
     locked.status = Status.DISCARDED
     locked.save(update_fields=["status", "updated_at"])
-    record_event(
-        AuditAction.DECISION_DISCARDED, actor=user, obj=locked, details={"reason": reason}
-    )
+    record_event(AuditAction.DECISION_DISCARDED, actor=user, obj=locked, details={"reason": reason})
     return locked
 
 

@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     # Reports and exports
     path("reports/", reports.index, name="reports"),
+    path("reports/decisions/", reports.decisions, name="report_decisions"),
     path("reports/export/", reports.export, name="report_export_start"),
     path("reports/exports/", reports.export_list, name="report_exports"),
     path("reports/exports/<uuid:public_id>/", reports.export_status, name="report_export"),

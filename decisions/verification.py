@@ -60,9 +60,7 @@ def verify_code(user: User, code: str) -> Verification:
     visible = access.visible_decisions(user)
     # 64 bits of digest: another record sharing them is vanishingly unlikely, but only one
     # this user may see counts, so nothing says a record of another organisation exists.
-    found = (
-        (event, visible.filter(public_id=event.object_id).first()) for event in events[:5]
-    )
+    found = ((event, visible.filter(public_id=event.object_id).first()) for event in events[:5])
     event, decision = next(((e, d) for e, d in found if d is not None), (None, None))
     if event is None or decision is None:
         return NOT_FOUND

@@ -9,7 +9,7 @@ import csv
 import io
 import zipfile
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from django.core.management import call_command
@@ -95,7 +95,8 @@ def test_the_csv_has_the_recorded_fields_as_columns(decisions, manager, own):
         "Reference", "Version", "Case reference", "Organisation", "Status", "Outcome",
         "Direction", "Concern level", "Purposes", "Lawful reasons", "UK GDPR Article 6 basis",
         "Special category condition", "Consent", "Recipient organisation", "Method",
-        "Share date", "Submitted at (UTC)", "Decided by", "Needs approval", "Approved at (UTC)",
+        "Share date", "Submitted at (UK time)", "Decided by",
+        "Needs sign-off by a safeguarding lead", "Signed off at (UK time)",
     ]  # fmt: skip
 
 
@@ -125,13 +126,38 @@ def test_a_csv_row_carries_the_decisions_answers_in_words(decisions, manager, ow
     }  # fmt: skip
 
 
-def test_csv_times_are_iso_8601_utc_and_dates_iso(decisions, manager, own):
+def test_csv_times_are_iso_8601_in_uk_time_with_the_offset_and_dates_iso(decisions, manager, own):
+    # Submitted 09:00 UTC and signed off 13:00 UTC on 12 August: 10:00 and 14:00 BST (+01:00).
     row = row_of(own_csv(manager, own), decisions[3])
-    assert (row["Submitted at (UTC)"], row["Approved at (UTC)"], row["Share date"]) == (
-        "2026-08-12T09:00:00Z",
-        "2026-08-12T13:00:00Z",
+    assert (row["Submitted at (UK time)"], row["Signed off at (UK time)"], row["Share date"]) == (
+        "2026-08-12T10:00:00+01:00",
+        "2026-08-12T14:00:00+01:00",
         "2026-11-20",
     )
+
+
+def test_a_csv_time_names_the_same_moment_as_the_database(decisions, manager, own):
+    rows = own_csv(manager, own)
+    for decision in decisions.values():
+        written = datetime.fromisoformat(row_of(rows, decision)["Submitted at (UK time)"])
+        assert written.utcoffset() is not None
+        assert written == decision.submitted_at
+
+
+def test_a_csv_time_just_after_midnight_uk_time_keeps_its_uk_date(decisions, manager, own):
+    # 31 July 23:30 UTC is 00:30 on 1 August in the UK: the day the report counts it on.
+    row = row_of(own_csv(manager, own), decisions[14])
+    assert row["Submitted at (UK time)"] == "2026-08-01T00:30:00+01:00"
+
+
+def test_a_winter_csv_time_has_a_zero_offset(org, practitioner, manager):
+    ReportDecisionFactory(
+        organisation=org, created_by=practitioner, submitted_at=utc(2026, 1, 15, 9, 30)
+    )
+    winter = replace(PERIOD, date_from=date(2026, 1, 1), date_to=date(2026, 1, 31),
+                     organisation=manager.organisation)  # fmt: skip
+    [row] = own_csv(manager, winter)
+    assert row["Submitted at (UK time)"] == "2026-01-15T09:30:00+00:00"
 
 
 def test_an_own_organisation_csv_names_the_decider_and_the_case_reference(
@@ -219,7 +245,25 @@ def test_every_pdf_page_is_marked_official_sensitive_and_numbered(decisions, man
 
 
 def test_the_pdf_report_has_the_monthly_rates(report_text):
-    assert "Sep 2026 5 40.0% 40.0% 20.0%" in report_text
+    # With consent, without consent, you can share, not shared: each month adds up to 100%.
+    assert "Aug 2026 6 33.3% 16.7% 33.3% 16.7%" in report_text
+    assert "Sep 2026 5 40.0% 40.0% 0.0% 20.0%" in report_text
+
+
+def test_the_pdf_summary_outcomes_add_up_to_the_decisions(report_text):
+    for line in (
+        "Decisions 14",
+        "Share with consent 4",
+        "Share without consent 5",
+        "You can share 2",
+        "Do not share 3",
+    ):
+        assert line in report_text
+
+
+def test_the_pdf_report_says_sign_off_is_by_a_safeguarding_lead(report_text):
+    assert "Decisions signed off by a safeguarding lead 5" in report_text
+    assert "supervisor" not in report_text and "approved by a manager" not in report_text
 
 
 def test_a_partnership_pdf_shows_small_counts_as_fewer_than_5(decisions, partnership_manager):

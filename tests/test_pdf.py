@@ -178,11 +178,17 @@ def test_pdf_title_metadata_names_the_reference(practitioner, submitted_each_out
     assert reader.metadata.title == f"Decision record {submitted_each_outcome.reference}"
 
 
-def test_footer_says_when_it_was_generated_in_uk_time(practitioner, submitted, monkeypatch):
+def test_footer_says_when_it_was_rendered_in_uk_time(practitioner, submitted, monkeypatch):
     summer = datetime(2026, 7, 1, 12, 5, tzinfo=UTC)
     monkeypatch.setattr(pdf.timezone, "now", lambda: summer)
     pages = page_texts(download(practitioner, submitted))
-    assert all("Generated 1 July 2026, 13:05 (UK time)" in page for page in pages)
+    assert all("Rendered 1 July 2026, 13:05 (UK time)" in page for page in pages)
+    # Served again as stored, the footer still gives the time it was rendered, not now.
+    monkeypatch.setattr(pdf.timezone, "now", lambda: summer.replace(month=8))
+    assert all(
+        "Rendered 1 July 2026, 13:05" in page
+        for page in page_texts(download(practitioner, submitted))
+    )
 
 
 def test_key_facts_give_the_submission_time_in_uk_time(practitioner, submitted):

@@ -7,8 +7,16 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
-from decisions.forms.reports import ReportFilterForm, form_for, three_months_before
+from decisions.forms.reports import (
+    ReportFilterForm,
+    financial_year_start,
+    form_for,
+    period_presets,
+    quarter_start,
+    three_months_before,
+)
 from decisions.models import Decision, GuidancePack, Role, Status
 from decisions.reports import charts
 from decisions.reports.fields import REPORTED, answer
@@ -16,7 +24,7 @@ from decisions.reports.figures import build_report, describe_duration, percentil
 from decisions.reports.filters import counted_decisions, is_aggregate_only
 from decisions.reports.suppression import FEWER_THAN, NOT_SHOWN, hidden_counts
 from tests.factories import UserFactory
-from tests.reports_data import PERIOD, fixed_set  # noqa: F401
+from tests.reports_data import PERIOD, ReportDecisionFactory, fixed_set, utc  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +127,69 @@ def test_consent_rates_by_month(report):
         ("40.0%", "40.0%", "20.0%"),  # Sep: 2, 2, 1 of 5
         ("0.0%", "66.7%", "33.3%"),  # Oct: 0, 2, 1 of 3
     ]
+
+
+def test_every_months_outcome_rates_add_up_to_the_whole_month(report):
+    shown = [(m.can_share.shown, m.can_share.count) for m in report.months]
+    assert shown == [("33.3%", 2), ("0.0%", 0), ("0.0%", 0)]  # Aug: 5 and 14 of 6
+    for m in report.months:
+        rates = (m.with_consent, m.without_consent, m.can_share, m.do_not_share)
+        assert sum(r.count for r in rates) == m.total.count
+
+
+def test_the_summary_has_every_outcome_so_its_rows_add_up_to_the_total(report):
+    assert [(f.label, f.count) for f in report.consent_split] == [
+        ("Share with consent", 4),
+        ("Share without consent", 5),
+        ("You can share", 2),
+        ("Do not share", 3),
+    ]
+    assert sum(f.count for f in report.consent_split) == report.total.count
+
+
+def test_partnership_rates_hide_small_counts_but_show_the_rest(
+    decisions, partnership_manager, org, practitioner
+):
+    # October, with 10 more shared with consent: 10, 2 without, 0 can share, 1 not, of 13.
+    for day in range(1, 11):
+        ReportDecisionFactory(
+            organisation=org,
+            created_by=practitioner,
+            outcome="share_with_consent",
+            submitted_at=utc(2026, 10, day, 12),
+        )
+    october = build_report(partnership_manager, PERIOD).months[2]
+    assert (
+        october.with_consent.shown,
+        october.without_consent.shown,
+        october.can_share.shown,
+        october.do_not_share.shown,
+    ) == ("76.9%", FEWER_THAN, "0.0%", FEWER_THAN)
+
+
+def test_a_single_small_rate_in_a_month_takes_a_second_one_with_it(
+    partnership_manager, org, practitioner
+):
+    # 6 with consent, 5 without, 1 "you can share" in September: the 1 could otherwise be worked
+    # out from the total (12) and the other rates, so the next smallest (5) is hidden too.
+    for n, outcome in enumerate(["share_with_consent"] * 6 + ["share_without_consent"] * 5):
+        ReportDecisionFactory(
+            organisation=org,
+            created_by=practitioner,
+            outcome=outcome,
+            submitted_at=utc(2026, 9, n + 1, 12),
+        )
+    ReportDecisionFactory(
+        organisation=org, created_by=practitioner, submitted_at=utc(2026, 9, 20, 12)
+    )
+    september = build_report(partnership_manager, PERIOD).months[1]
+    assert september.total.shown == "12"
+    assert (
+        september.with_consent.shown,
+        september.without_consent.shown,
+        september.can_share.shown,
+        september.do_not_share.shown,
+    ) == ("50.0%", NOT_SHOWN, FEWER_THAN, "0.0%")
 
 
 def test_lawful_reasons_count_each_reason_a_decision_gives(report):
@@ -319,6 +390,57 @@ def test_sign_off_times_read_as_words(value, words):
 )
 def test_the_default_period_starts_three_calendar_months_back(today, expected):
     assert three_months_before(today) == expected
+
+
+def presets_on(today: date) -> dict[str, tuple[date, date]]:
+    return {p.label: (p.date_from, p.date_to) for p in period_presets(today)}
+
+
+def test_the_period_presets_in_the_autumn():
+    assert presets_on(date(2026, 11, 23)) == {
+        "This quarter": (date(2026, 10, 1), date(2026, 11, 23)),
+        "Last quarter": (date(2026, 7, 1), date(2026, 9, 30)),
+        "Last 12 months": (date(2025, 11, 24), date(2026, 11, 23)),
+        "This financial year": (date(2026, 4, 1), date(2026, 11, 23)),
+    }
+
+
+def test_before_1_april_the_financial_year_began_the_year_before():
+    assert presets_on(date(2027, 2, 10)) == {
+        "This quarter": (date(2027, 1, 1), date(2027, 2, 10)),
+        "Last quarter": (date(2026, 10, 1), date(2026, 12, 31)),
+        "Last 12 months": (date(2026, 2, 11), date(2027, 2, 10)),
+        "This financial year": (date(2026, 4, 1), date(2027, 2, 10)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("today", "financial_year", "quarter"),
+    [
+        (date(2026, 4, 1), date(2026, 4, 1), date(2026, 4, 1)),  # the first day of both
+        (date(2026, 3, 31), date(2025, 4, 1), date(2026, 1, 1)),  # the last day before
+        (date(2026, 12, 31), date(2026, 4, 1), date(2026, 10, 1)),
+    ],
+)
+def test_the_financial_year_starts_on_1_april(today, financial_year, quarter):
+    assert financial_year_start(today) == financial_year
+    assert quarter_start(today) == quarter
+
+
+def test_last_12_months_from_a_leap_day_is_exactly_a_year():
+    assert presets_on(date(2028, 2, 29))["Last 12 months"] == (date(2027, 3, 1), date(2028, 2, 29))
+
+
+def test_every_preset_is_a_period_the_filter_form_accepts(manager):
+    for preset in period_presets(timezone.localdate()):
+        filters = replace(
+            PERIOD,
+            date_from=preset.date_from,
+            date_to=preset.date_to,
+            organisation=manager.organisation,
+        )
+        form = form_for(manager, filters.form_data())
+        assert form.is_valid(), (preset.label, form.errors)
 
 
 def test_the_default_filters_cover_the_last_three_months_of_the_managers_organisation(manager):

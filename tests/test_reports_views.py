@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from decisions.forms.reports import financial_year_start
 from decisions.models import AuditEvent, Export, ExportStatus, Role
 from decisions.reports import exports
 from tests.conftest import client_for
@@ -411,3 +414,125 @@ def test_the_report_filter_form_puts_no_csrf_token_in_the_address_bar(manager):
     page = client_for(manager).get("/reports/").content.decode()
     form = page[page.index("<main") : page.index("</main>")]
     assert "csrfmiddlewaretoken" not in form.split('method="get"', 1)[-1].split("</form>")[0]
+
+
+# ---- The summary ------------------------------------------------------------------------
+
+
+def test_the_summary_rows_add_up_to_the_total_with_you_can_share(as_manager, practitioner):
+    answered_decision(practitioner, "can_share", submit=True)
+    answered_decision(practitioner, "share_with_consent", submit=True)
+    page = as_manager.get(reverse("reports")).content.decode()
+    summary = page[
+        page.index('<h2 class="govuk-heading-l">Summary</h2>') : page.index(">Export</h2>")
+    ]
+    assert "You can share" in summary
+    counts = {
+        key: int(re.sub(r"<[^>]+>", "", value).split()[0])
+        for key, value in re.findall(r'id="summary-([a-z_]+)">(.*?)</dd>', summary, re.S)
+    }
+    assert counts == {
+        "share_with_consent": 1,
+        "share_without_consent": 0,
+        "can_share": 1,
+        "do_not_share": 0,
+    }
+    assert re.search(r'id="total-decisions">\s*2\s*<', summary)
+
+
+def test_sign_off_is_worded_as_by_a_safeguarding_lead(as_manager, made):
+    page = as_manager.get(reverse("reports")).content.decode()
+    assert "Decisions signed off by a safeguarding lead" in page
+    assert "supervisor" not in page.lower()
+    assert "approved by a manager" not in page.lower()
+
+
+# ---- Period presets ---------------------------------------------------------------------
+
+
+def preset_links(page: str) -> dict[str, str]:
+    found = re.findall(r'<a class="govuk-link" href="(/reports/\?[^"]+)"[^>]*>([^<]+)</a>', page)
+    return {label: html.unescape(href) for href, label in found}
+
+
+def test_the_page_offers_period_presets_beside_the_dates(as_manager):
+    page = as_manager.get(reverse("reports")).content.decode()
+    links = preset_links(page)
+    assert list(links) == ["This quarter", "Last quarter", "Last 12 months", "This financial year"]
+    # Beside the dates: after the end date's inputs, before the other filters.
+    assert (
+        page.index("id_date_to") < page.index("Or choose a period") < page.index("id_organisation")
+    )
+
+
+def test_a_preset_link_fills_the_dates_and_keeps_the_other_filters(as_manager, manager):
+    data = {"outcome": "can_share", "organisation": manager.organisation.slug}
+    links = preset_links(as_manager.get(reverse("reports"), data).content.decode())
+    sent = {k: v[0] for k, v in parse_qs(urlsplit(links["This financial year"]).query).items()}
+    start = financial_year_start(today())
+    assert sent == {
+        "organisation": manager.organisation.slug,
+        "outcome": "can_share",
+        "date_from_0": str(start.day),
+        "date_from_1": str(start.month),
+        "date_from_2": str(start.year),
+        "date_to_0": str(today().day),
+        "date_to_1": str(today().month),
+        "date_to_2": str(today().year),
+    }
+
+
+def test_every_preset_link_shows_a_report(as_manager, made):
+    for label, href in preset_links(as_manager.get(reverse("reports")).content.decode()).items():
+        response = as_manager.get(href)
+        assert response.status_code == 200, label
+        assert re.search(r'id="total-decisions">', response.content.decode())
+
+
+def test_the_preset_being_shown_is_marked(as_manager):
+    start = financial_year_start(today())
+    page = as_manager.get(reverse("reports"), dates(start, today())).content.decode()
+    marked = re.findall(r'href="/reports/\?[^"]+" aria-current="true">([^<]+)<', page)
+    assert "This financial year" in marked
+
+
+def test_presets_keep_only_valid_filters_when_the_form_has_errors(as_manager):
+    response = as_manager.get(reverse("reports"), {"outcome": "<script>x</script>"})
+    assert response.status_code == 400
+    for href in preset_links(response.content.decode()).values():
+        assert "script" not in href and "outcome" not in href
+
+
+# ---- The background export's page -------------------------------------------------------
+
+
+def test_a_waiting_export_page_refreshes_itself_without_script(manager, export):
+    for status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
+        Export.objects.filter(pk=export.pk).update(status=status)
+        response = client_for(manager).get(reverse("report_export", args=[export.public_id]))
+        page = response.content.decode()
+        head = page[: page.index("</head>")]
+        assert '<meta http-equiv="refresh" content="5">' in head
+        assert "refreshes itself every 5 seconds" in page
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+        # The CSP limits scripts and styles; a meta refresh is neither, so it still applies.
+        assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("status", [ExportStatus.READY, ExportStatus.FAILED])
+def test_a_finished_export_page_stops_refreshing_and_says_so(manager, export, status):
+    Export.objects.filter(pk=export.pk).update(status=status)
+    page = client_for(manager).get(reverse("report_export", args=[export.public_id]))
+    text = page.content.decode()
+    assert 'http-equiv="refresh"' not in text
+    assert "this page no longer refreshes itself" in text
+
+
+def test_the_reader_can_stop_a_waiting_page_refreshing(manager, export):
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.QUEUED)
+    url = reverse("report_export", args=[export.public_id])
+    page = client_for(manager).get(url).content.decode()
+    assert f'href="{url}?refresh=off"' in page
+    stopped = client_for(manager).get(url, {"refresh": "off"}).content.decode()
+    assert 'http-equiv="refresh"' not in stopped
+    assert "This page does not refresh itself" in stopped and "Check again" in stopped

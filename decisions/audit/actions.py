@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     REPORT_EXPORT_FINISHED = "report.export_finished", "Report export finished"
     REPORT_EXPORT_DOWNLOADED = "report.export_downloaded", "Report export downloaded"
     REPORT_EXPORT_DELETED = "report.export_deleted", "Report export file deleted"
+    REPORT_DECISIONS_LISTED = "report.decisions_listed", "Decisions behind a report figure viewed"
     USER_CREATED = "user.created", "User created"
     USER_CHANGED = "user.changed", "User changed"
     PASSWORD_RESET = "user.password_reset", "Password reset"

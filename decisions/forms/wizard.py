@@ -182,53 +182,58 @@ def initial_for(pack: engine.Pack, step: engine.Step, answers: engine.Answers) -
     return initial
 
 
-class AmendmentForm(forms.Form):
-    reason = forms.CharField(
-        label="Why does this decision need to be corrected?",
-        help_text="Say what was wrong or what has changed. The original record stays as it was.",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={
-            "required": "Enter the reason for the amendment",
-            "max_length": "The reason must be 2000 characters or fewer",
-        },
-    )
+class ReasonForm(forms.Form):
+    """One page asking why, as its h1: the reason for an amendment or for discarding a draft."""
+
+    label = ""
+    hint = ""
+    limit = 2000
+    missing = ""
+    button = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["reason"] = forms.CharField(
+            label=self.label,
+            help_text=self.hint,
+            max_length=self.limit,
+            widget=forms.Textarea(attrs={"rows": 5}),
+            error_messages={
+                "required": self.missing,
+                "max_length": f"The reason must be {self.limit} characters or fewer",
+            },
+        )
+        layout: list[Any] = [
+            Field.textarea(
+                "reason", label_size=Size.LARGE, label_tag="h1", max_characters=self.limit
+            )
+        ]
+        if self.button:
+            layout.append(Button("submit", self.button))
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page template writes the token
-        self.helper.layout = Layout(
-            Field.textarea("reason", label_size=Size.LARGE, label_tag="h1", max_characters=2000),
-            Button("submit", "Start the amendment"),
-        )
-
-
-class DiscardForm(forms.Form):
-    reason = forms.CharField(
-        label="Why are you discarding this draft?",
-        help_text="For example, it was started by mistake or it repeats another decision. "
-        "The reason is kept in the audit log.",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={
-            "required": "Enter why you are discarding this draft",
-            "max_length": "The reason must be 500 characters or fewer",
-        },
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True  # the page template writes the token
-        self.helper.layout = Layout(
-            Field.textarea("reason", label_size=Size.LARGE, label_tag="h1", max_characters=500),
-        )
+        self.helper.layout = Layout(*layout)
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"]
         if has_control_characters(reason):
             raise forms.ValidationError("Remove the control characters from the reason")
         return reason
+
+
+class AmendmentForm(ReasonForm):
+    label = "Why does this decision need to be corrected?"
+    hint = "Say what was wrong or what has changed. The original record stays as it was."
+    missing = "Enter the reason for the amendment"
+    button = "Start the amendment"
+
+
+class DiscardForm(ReasonForm):
+    label = "Why are you discarding this draft?"
+    hint = (
+        "For example, it was started by mistake or it repeats another decision. "
+        "The reason is kept in the audit log."
+    )
+    limit = 500
+    missing = "Enter why you are discarding this draft"

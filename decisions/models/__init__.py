@@ -6,6 +6,7 @@ from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounte
 from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
+from decisions.models.pdfs import RenderedPdf
 
 __all__ = [
     "Approval",
@@ -21,6 +22,7 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "ReferenceCounter",
+    "RenderedPdf",
     "ReviewAction",
     "Role",
     "Status",

@@ -31,10 +31,19 @@ class GuidancePack(models.Model):
 
     @property
     def pack(self) -> Pack:
-        # Stored packs never change, so parse each version once per process.
-        if self.digest not in _parsed:
-            _parsed[self.digest] = load_pack(self.data)
-        return _parsed[self.digest]
+        """The parsed pack, from this process's cache by digest; `data` is read only on a miss.
+
+        Safe because a stored pack never changes: the digest is the SHA-256 of its content and
+        loading different content under an existing version is refused, so the same digest
+        always means the same pack. Read decisions with `GuidancePack.objects.defer("data")`
+        (or `defer("pack__data")`) and the 60 kB JSON column is fetched (one query) and parsed
+        at most once per process per pack, not on every request.
+        """
+        parsed = _parsed.get(self.digest)
+        if parsed is None:
+            parsed = _parsed[self.digest] = load_pack(self.data)  # a deferred `data`: one query
+        return parsed
 
 
+# Parsed packs by digest, for the life of the process (a handful of versions, never evicted).
 _parsed: dict[str, Pack] = {}

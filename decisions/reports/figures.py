@@ -273,7 +273,9 @@ def _recipients(decisions: QuerySet[Decision], aggregate_only: bool) -> list[Fig
 
 def _turnaround(decisions: QuerySet[Decision], aggregate_only: bool) -> Turnaround:
     times = turnaround_times(decisions)
-    approved = single("Signed off by a safeguarding lead", len(times), aggregate_only=aggregate_only)
+    approved = single(
+        "Signed off by a safeguarding lead", len(times), aggregate_only=aggregate_only
+    )
     if not times or approved.hidden:
         return Turnaround(approved=approved, median=None, p90=None)
     return Turnaround(approved=approved, median=median(times), p90=percentile(times, 0.9))

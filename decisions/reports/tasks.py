@@ -1,11 +1,17 @@
-"""The background tasks of exports: building a long export's file, and deleting files past
-their retention period; and where finished files are kept.
+"""The background tasks of exports: building a long export's file (and emailing its owner
+when it is ready), and deleting files past their retention period; and where finished files
+are kept.
 
 Export files hold personal data (or partnership figures), so they are private to the ISG
 process: the folder is 0700 and each file is created 0600, never readable by other users of
 the server. They are kept for settings.ISG_EXPORT_RETENTION_DAYS, then deleted by
 `prune_exports` (the task, or `manage.py prune_exports` from a daily timer), each deletion an
 audit event.
+
+When a background export is ready its owner gets an email with a link to its page, sent once
+the "ready" status has committed. The subject and body carry no personal data (no names,
+organisation, filters or case details): those stay behind sign-in. A mail failure is logged
+(the export's id and the error type) and never fails the export.
 """
 
 from __future__ import annotations
@@ -14,11 +20,15 @@ import logging
 import os
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
@@ -162,6 +172,46 @@ def _finish(
     record_event(
         AuditAction.REPORT_EXPORT_FINISHED, actor=export.owner, obj=export, details=details
     )
+    if status == ExportStatus.READY:
+        # After the commit: never an email about a file whose "ready" rolled back.
+        transaction.on_commit(partial(export_ready_email, export.pk), robust=True)
+
+
+# ----------------------------------------------------------------- email ----
+
+EXPORT_READY_SUBJECT = "ISG: your report export is ready"
+
+
+def export_ready_email(export_id: int) -> int:
+    """Tell the owner of a ready export where to download it; returns the emails sent.
+
+    Only while the export is still ready and its owner may still run reports in the
+    organisation it was made in (the download checks everything again). Never raises: a mail
+    failure is logged, without the address or the message, and the export stays ready.
+    """
+    try:
+        export = Export.objects.select_related("owner").get(pk=export_id)
+        owner = export.owner
+        if (
+            export.status != ExportStatus.READY
+            or not access.may_run_reports(owner)
+            or owner.organisation_id != export.organisation_id
+            or not owner.email
+        ):
+            return 0
+        path = reverse("report_export", args=[export.public_id])
+        context = {
+            "kind": export.get_kind_display(),
+            "link": getattr(settings, "ISG_BASE_URL", "").rstrip("/") + path,
+            "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
+        }
+        body = render_to_string("reports/email/export_ready.txt", context)
+        sent = EmailMessage(EXPORT_READY_SUBJECT, body, to=[owner.email]).send()
+    except Exception as exc:
+        logger.warning("export %s: ready email not sent: %s", export_id, type(exc).__name__)
+        return 0
+    logger.info("export %s: ready email sent", export.public_id)
+    return sent
 
 
 # ------------------------------------------------------------- retention ----
@@ -198,7 +248,7 @@ def exports_prune(*, now: datetime | None = None) -> int:
 def _delete(export_id: int) -> int:
     """Delete one export's file: its row says "deleted" and an audit event says when and why."""
     export = (
-        Export.objects.select_for_update()
+        Export.objects.select_for_update(of=("self",))
         .select_related("organisation")
         .filter(pk=export_id, status=ExportStatus.READY)
         .first()

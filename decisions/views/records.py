@@ -105,7 +105,7 @@ def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     if latest is None:
         messages.warning(request, "A PDF is available once the decision has been submitted.")
         return redirect(resume_url(decision))
-    content = pdf.render_record(decision, latest)
+    content = pdf.record_pdf_bytes(decision, latest)  # rendered once, then served as stored
     services.decision_pdf_downloaded(decision=decision, user=request.user)
     response = HttpResponse(content, content_type="application/pdf")
     filename = f"{decision.reference}-v{decision.version}.pdf"
@@ -146,6 +146,4 @@ def verify(request: HttpRequest) -> HttpResponse:
         result = verification.verify_code(request.user, code)
         services.record_verified(user=request.user, code=code, result=result)
     status = 400 if result is not None and result.decision is None else 200
-    return render(
-        request, "decisions/verify.html", {"code": code, "result": result}, status=status
-    )
+    return render(request, "decisions/verify.html", {"code": code, "result": result}, status=status)

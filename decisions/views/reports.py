@@ -1,31 +1,39 @@
-"""Manager pages: decision reports with charts, and their exports (CSV, PDF, record zips).
+"""Manager pages: decision reports with charts, the decisions behind a figure (drill-down),
+and exports (CSV, PDF, record zips).
 
-Views are thin: decisions.reports counts (figures), draws (charts) and exports (with its audit
-events). Filters travel in the query string (dates, an organisation's slug,
-choice values: no personal data); exports are POSTs because they are recorded. A background
-export is checked again for its owner at every look (decisions.reports.exports.export_refusal):
-one they may no longer have answers 404, and the refusal is logged.
+Views are thin: decisions.reports counts (figures), draws (charts), lists (drilldown) and
+exports (with their audit events). Filters travel in the query string (dates, an
+organisation's slug, choice values: no personal data); exports are POSTs because they are
+recorded. A background export is checked again for its owner at every look
+(decisions.reports.exports.export_refusal): one they may no longer have answers 404, and the
+refusal is logged. A drill-down of an aggregate-only report answers 403 (logged): partnership
+figures never lead to a list of decisions.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from decisions import access
 from decisions.access import REPORTERS
 from decisions.accounts.decorators import recent_authentication_required
 from decisions.audit import record_refusal
-from decisions.forms.reports import ReportFilterForm, form_for
+from decisions.forms.reports import DrilldownForm, ReportFilterForm, form_for
 from decisions.models import Export, ExportKind, ExportStatus
 from decisions.reports import charts, exports
 from decisions.reports.documents import CONTENT_TYPES, ExportRefused
+from decisions.reports.drilldown import DrilldownRefused, drilldown_decisions, drilldown_viewed
 from decisions.reports.figures import build_report, describe_duration
 from decisions.reports.filters import is_aggregate_only
 from decisions.reports.tasks import export_path
@@ -46,12 +54,14 @@ def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> Ht
     """The reports page: the filters, and the figures when the filters are valid."""
     context: dict = {
         "form": form,
+        "presets": form.preset_links(timezone.localdate()),
         "exports": exports.listed_exports(request.user)[:5],
         "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
     }
     if form.is_valid() and status == 200:
         filters = form.filters()
         report = build_report(request.user, filters)
+        own = not is_aggregate_only(request.user, filters)
         context.update(
             report=report,
             charts=charts.report_charts(report),
@@ -59,7 +69,9 @@ def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> Ht
             export_fields=sorted(filters.form_data().items()),
             turnaround_median=describe_duration(report.turnaround.median),
             turnaround_p90=describe_duration(report.turnaround.p90),
-            records_allowed=not is_aggregate_only(request.user, filters),
+            records_allowed=own,
+            # Figures link to their decisions in a report of the manager's own organisation.
+            drilldown_query=urlencode(sorted(filters.form_data().items())) if own else "",
         )
     return render(request, "reports/index.html", context, status=status)
 
@@ -69,6 +81,62 @@ def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> Ht
 def index(request: HttpRequest) -> HttpResponse:
     form = form_for(request.user, request.GET)
     return _page(request, form, status=200 if form.is_valid() else 400)
+
+
+DRILLDOWN_PAGE = 50
+
+
+def _invalid(request: HttpRequest, form: forms.Form, back: str = "") -> HttpResponse:
+    """A drill-down whose filters or figure are not valid: 400, with a GOV.UK error summary
+    (it links back to the reports page, where the filters can be corrected)."""
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    context = {"form": form, "errors": errors, "back": back or reverse("reports")}
+    return render(request, "reports/decisions.html", context, status=400)
+
+
+@role_required(*REPORTERS)
+@require_GET
+def decisions(request: HttpRequest) -> HttpResponse:
+    """The decisions behind one figure of a report (same filters, plus the figure's value)."""
+    form = form_for(request.user, request.GET)
+    if not form.is_valid():
+        return _invalid(request, form)
+    filters = form.filters()
+    back = f"{reverse('reports')}?{urlencode(sorted(filters.form_data().items()))}"
+    figure = DrilldownForm(request.GET, filters=filters)
+    if not figure.is_valid():
+        return _invalid(request, figure, back)
+    drill = figure.drilldown()
+    try:
+        found = drilldown_decisions(request.user, filters, drill)
+    except DrilldownRefused as exc:
+        match = request.resolver_match
+        record_refusal(
+            user=request.user,  # type: ignore[arg-type]
+            reason="aggregate_only",
+            details={"view": match.view_name if match else "", "filters": filters.to_json()},
+        )
+        context = {"message": str(exc), "back": back}
+        return render(request, "reports/decisions_refused.html", context, status=403)
+    page = Paginator(found, DRILLDOWN_PAGE).get_page(request.GET.get("page"))
+    drilldown_viewed(
+        user=request.user,
+        filters=filters,
+        drill=drill,
+        count=page.paginator.count,
+        page=page.number,
+        shown=page.object_list,
+    )
+    title, value = drill.described()
+    context = {
+        "page": page,
+        "figure_title": title,
+        "figure_value": value,
+        "described": filters.described(),
+        "query": urlencode(sorted({**filters.form_data(), **drill.to_json()}.items())),
+        "back": back,
+    }
+    return render(request, "reports/decisions.html", context)
 
 
 @role_required(*REPORTERS)
@@ -133,12 +201,16 @@ def _own_export(request: HttpRequest, public_id: str) -> Export:
 def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
     export = _own_export(request, public_id)
     kept = timedelta(days=settings.ISG_EXPORT_RETENTION_DAYS)
+    pending = export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
     return render(
         request,
         "reports/export.html",
         {
             "export": export,
-            "pending": export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING),
+            "pending": pending,
+            # The page reloads itself (a meta refresh: no script) until the export is done,
+            # unless its reader stopped that (refresh=off, for anyone a moving page disturbs).
+            "refresh": pending and request.GET.get("refresh") != "off",
             "filename": exports.stored_download_name(export),
             "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
             "deleted_after": export.finished_at + kept if export.finished_at else None,

@@ -154,6 +154,22 @@ def check_accessible(page: Page) -> None:
         raise AssertionError(format_violations(f"{page.url} ({page.title()}, {mode})", violations))
 
 
+def check_accessible_at_width(page: Page) -> None:
+    """check_accessible, once per viewport width: media queries change what axe-core sees (the
+    stacked tables and the collapsed menu on a phone), so a page checked at 1280 px is checked
+    again at 375 px. Recorded in the report with its width."""
+    width = (page.viewport_size or VIEWPORT)["width"]
+    name = page_name(page)
+    mode = f"JavaScript, {width} px wide"
+    structure = UUID.sub("<id>", page.evaluate(STRUCTURE))
+    key = hashlib.sha256(f"{mode}|{name}|{structure}".encode()).hexdigest()
+    if key not in CHECKED:
+        CHECKED[key] = {"page": name, "mode": mode, "violations": axe_violations(page)}
+    violations = CHECKED[key]["violations"]
+    if violations:
+        raise AssertionError(format_violations(f"{page.url} ({page.title()}, {mode})", violations))
+
+
 def landed(page: Page, response: Response | None = None) -> None:
     """Checks for every page a journey arrives at."""
     if response is not None:
@@ -181,6 +197,15 @@ def screenshot(page: Page, name: str, *, height: int | None = None) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height} if height else None
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, clip=clip)
+
+
+def screenshot_screen(page: Page, name: str, *, height: int | None = None) -> None:
+    """test-output/screenshots/<name>.png at the page's own width (a phone's, say): the first
+    screen, or the top `height` pixels of the whole page."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = (page.viewport_size or VIEWPORT)["width"]
+    clip = {"x": 0, "y": 0, "width": width, "height": height} if height else None
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=bool(height), clip=clip)
 
 
 class Problems:

@@ -29,7 +29,7 @@ def start_decision(page: Page) -> str:
     """From 'My decisions' to the first question; returns the new decision's reference."""
     navigate(page, page.get_by_role("link", name="Start a new decision").click)
     navigate(page, page.get_by_role("button", name="Start now").click)
-    return page.locator(".govuk-caption-l").inner_text().strip()
+    return page.locator(".govuk-caption-l .isg-caption-reference").inner_text().strip()
 
 
 def current_step(page: Page) -> str | None:
@@ -40,6 +40,8 @@ def current_step(page: Page) -> str | None:
 def fill_answers(page: Page, values: dict) -> None:
     """Answer one question page with tests/factories.py ROUTES values, as a mouse user."""
     for name, value in values.items():
+        if value in ("", []) and name not in DATE_FIELDS:
+            continue  # left blank, as a person would (an optional or not-applicable answer)
         if name in DATE_FIELDS:
             day, month, year = value.split("-")[::-1] if value else ("", "", "")
             for part, text in enumerate((day, month, year)):
@@ -54,7 +56,9 @@ def fill_answers(page: Page, values: dict) -> None:
 
 
 def save_and_continue(page: Page) -> None:
-    navigate(page, page.get_by_role("button", name="Save and continue").click)
+    """The page's main button: after a change from check your answers it says where it goes."""
+    name = re.compile(r"^Save and (continue|go back to check your answers)$")
+    navigate(page, page.get_by_role("button", name=name).click)
 
 
 def answer_route(page: Page, route: list[tuple[str, dict]], *, shots: str = "") -> list[str]:
@@ -177,7 +181,9 @@ def leave_a_question_unanswered(page: Page, email: str) -> dict:
     seen["link"] = link.get_attribute("href")
     link.click()
     seen["focus_after_link"] = focused(page)
-    # ...and the question can then be answered.
+    # ...and the questions can then be answered.
+    page.locator("[name='case_reference']").fill("CASE-9")
+    page.locator("[name='initials']").fill("EF")
     page.locator("input[type=radio][value='proactive']").check()
     save_and_continue(page)
     seen["then"] = current_step(page)
@@ -297,7 +303,7 @@ def keyboard_answers(page: Page, values: dict) -> None:
             for item in value:
                 tab_to(page, f"input[type=checkbox][name='{name}'][value='{item}']")
                 page.keyboard.press("Space")
-        elif page.locator(f"input[type=radio][name='{name}']").count():
+        elif value and page.locator(f"input[type=radio][name='{name}']").count():
             radios = page.locator(f"input[type=radio][name='{name}']")
             options = radios.evaluate_all("els => els.map(e => [e.value, e.checked])")
             wanted = [v for v, _ in options].index(value)
@@ -359,7 +365,9 @@ def keyboard_only_decision(page: Page, email: str, route: list[tuple[str, dict]]
 
 def open_menu_item(page: Page, name: str) -> None:
     nav = page.get_by_role("navigation", name="Menu")
-    navigate(page, nav.get_by_role("link", name=name, exact=True).click)
+    # A menu link may carry a count after its name ("Approvals 2 waiting").
+    link = nav.get_by_role("link", name=re.compile(rf"^{re.escape(name)}(\s|$)"))
+    navigate(page, link.click)
 
 
 def review(page: Page, reference: str, outcome: str, comments: str = "") -> str:
@@ -502,7 +510,7 @@ def reconsider_a_decision(page: Page, email: str, reference: str) -> dict:
     page.locator("input[type=radio][value='not_told_other']").check()
     save_and_continue(page)
     # Not told: the same page now needs the reason, and says so.
-    assert "Why have they not been told?" in page.locator(".govuk-error-summary").inner_text()
+    assert "Say why they have not been told" in page.locator(".govuk-error-summary").inner_text()
     page.locator("[name='not_informed_reason']").fill(
         "They have moved away and cannot be contacted yet."
     )

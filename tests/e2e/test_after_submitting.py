@@ -41,7 +41,7 @@ def test_a_submitted_record_is_amended_with_a_reason(browser, practitioner):
     assert seen["versions"] == 1
     amendment = Decision.objects.get(amends=original)
     assert amendment.status == Status.SUBMITTED
-    assert amendment.answers["informed"] == {"informed": "will_be_told"}
+    assert amendment.answers["informed"]["informed"] == "will_be_told"
     original.refresh_from_db()
     assert original.status == Status.SUPERSEDED
 
@@ -55,6 +55,6 @@ def test_a_decision_is_reconsidered_with_new_information(browser, practitioner):
     assert seen["confirmation"] == "Decision recorded"
     later = Decision.objects.get(reconsiders=original)
     assert later.status == Status.SUBMITTED
-    assert later.answers["informed"] == {"informed": "not_told_other"}
+    assert later.answers["informed"]["informed"] == "not_told_other"
     original.refresh_from_db()
     assert original.status == Status.SUBMITTED

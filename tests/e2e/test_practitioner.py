@@ -67,7 +67,7 @@ def test_an_answer_changed_from_check_answers_is_saved_and_shown_there(browser, 
 
     assert "They will be told" in answers
     decision.refresh_from_db()
-    assert decision.answers["informed"] == {"informed": "will_be_told"}
+    assert decision.answers["informed"]["informed"] == "will_be_told"
     assert decision.status == Status.DRAFT
 
 
@@ -78,8 +78,8 @@ def test_a_missing_answer_shows_the_error_summary_and_focus_moves_to_it(browser,
     assert seen["title"].startswith("Error: ")
     assert "There is a problem" in seen["summary"]
     assert "govuk-error-summary" in seen["focus_on_load"]["classes"]
-    assert seen["link"] == "#id_direction_1"
-    assert seen["focus_after_link"]["id"] == "id_direction_1"
+    assert seen["link"] == "#id_case_reference"
+    assert seen["focus_after_link"]["id"] == "id_case_reference"
     assert seen["then"] == "subject"
 
 

@@ -23,14 +23,14 @@ def test_the_whole_practitioner_journey_works_without_javascript(browser, practi
 
     assert seen["error"]["status"] == 400
     assert "There is a problem" in seen["error"]["summary"]
-    assert seen["error"]["link"] == "#id_direction_1"
-    assert seen["error"]["focus_after_link"] == "id_direction_1"
+    assert seen["error"]["link"] == "#id_case_reference"
+    assert seen["error"]["focus_after_link"] == "id_case_reference"
     assert (seen["back_to"], seen["back_kept"]) == ("context", ["proactive"])
     assert seen["outcomes"] == [title]
     assert seen["changed_back_at"].endswith("/check/")
     assert seen["confirmation"] == "Decision submitted for approval"
     decision = Decision.objects.get()
     assert decision.status == Status.AWAITING_APPROVAL
-    assert decision.answers["informed"] == {"informed": "will_be_told"}
+    assert decision.answers["informed"]["informed"] == "will_be_told"
     assert seen["content_type"] == "application/pdf"
     assert decision.reference in pdf_text(seen["pdf"])
