@@ -31,7 +31,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from decisions.models import Decision, DecisionRecord, RenderedPdf, Status
-from decisions.snapshot import key_facts
+from decisions.snapshot import key_facts, sources_by_document
 from decisions.verification import verification_code
 
 # A base URL that belongs to no real host: relative links in templates resolve under it.
@@ -105,28 +105,6 @@ def qr_code(text: str) -> str:
     return SVG_DATA_URI + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _sources(snapshot: dict) -> list[dict]:
-    """The record's citations grouped by source document: each section once, with the numbers
-    of the questions (and "outcome") that rest on it. Printed as the appendix, so the answers
-    are not interrupted by the same citations again and again."""
-    documents: dict[str, dict[str, list[str]]] = {}
-    cited = [
-        (str(number), c)
-        for number, step in enumerate(snapshot["steps"], start=1)
-        for c in step.get("citations", [])
-    ]
-    cited += [("outcome", c) for c in (snapshot.get("outcome") or {}).get("citations", [])]
-    for where, c in cited:
-        sections = documents.setdefault(c["title"], {})
-        places = sections.setdefault(c["section"], [])
-        if where not in places:
-            places.append(where)
-    return [
-        {"title": title, "sections": [{"section": k, "where": v} for k, v in sections.items()]}
-        for title, sections in documents.items()
-    ]
-
-
 def _record_html(decision: Decision, record: DecisionRecord, *, rendered_at: str) -> str:
     code = verification_code(record.content_digest())
     verify_url = f"{settings.ISG_BASE_URL.rstrip('/')}{reverse('verify')}?code={code}"
@@ -136,7 +114,7 @@ def _record_html(decision: Decision, record: DecisionRecord, *, rendered_at: str
         "snapshot": record.snapshot,
         "steps": _printable_steps(record.snapshot),
         "facts": key_facts(record.snapshot),
-        "sources": _sources(record.snapshot),
+        "sources": sources_by_document(record.snapshot),
         "verification_code": code,
         "verify_url": verify_url,
         "qr_code": qr_code(verify_url),

@@ -124,3 +124,38 @@ def key_facts(snapshot: dict[str, Any]) -> list[tuple[str, str]]:
         if field.get("value") not in (None, "", [])
     }
     return [(label, shown[name]) for name, label in KEY_FACTS if name in shown]
+
+
+def sources_by_document(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's citations grouped by source document: each section once, with the numbers
+    of the questions (and "outcome") that rest on it. Shown once (the PDF's appendix, the end
+    of check your answers), so the answers are not interrupted by the same citations again
+    and again."""
+    documents: dict[str, dict[str, list[str]]] = {}
+    cited = [
+        (str(number), c)
+        for number, step in enumerate(snapshot["steps"], start=1)
+        for c in step.get("citations", [])
+    ]
+    cited += [("outcome", c) for c in (snapshot.get("outcome") or {}).get("citations", [])]
+    for where, c in cited:
+        sections = documents.setdefault(c["title"], {})
+        places = sections.setdefault(c["section"], [])
+        if where not in places:
+            places.append(where)
+    return [
+        {"title": title, "sections": [{"section": k, "where": v} for k, v in sections.items()]}
+        for title, sections in documents.items()
+    ]
+
+
+def answered_only(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with the questions left blank taken out of each card (check your answers):
+    optional ones, and those that did not apply ("other" details when "other" was not
+    chosen). A card keeps at least its first question, so every page can still be changed.
+    The record itself keeps every question, blank or not."""
+    steps = []
+    for step in snapshot["steps"]:
+        answered = [f for f in step["fields"] if f.get("value") not in (None, "", [])]
+        steps.append({**step, "fields": answered or step["fields"][:1]})
+    return {**snapshot, "steps": steps}

@@ -18,7 +18,12 @@ from decisions.guidance import engine
 from decisions.guidance.store import NoGuidancePack, current_pack, superseded_only_pack
 from decisions.models import Decision, Status
 from decisions.navigation import Place, resume_url
-from decisions.snapshot import build_snapshot, display_value
+from decisions.snapshot import (
+    answered_only,
+    build_snapshot,
+    display_value,
+    sources_by_document,
+)
 from decisions.views.guards import role_required
 
 
@@ -176,9 +181,11 @@ def check_answers(request: HttpRequest, public_id: str) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect(place.resume_url())
         return redirect("confirmation", decision.public_id)
+    snapshot = build_snapshot(decision.pack.pack, decision.answers)
     context = {
         "decision": decision,
-        "snapshot": build_snapshot(decision.pack.pack, decision.answers),
+        "snapshot": answered_only(snapshot),
+        "sources": sources_by_document(snapshot),
         "back_url": place.url(place.walk.path[-1]),
     }
     return render(request, "decisions/check_answers.html", context)

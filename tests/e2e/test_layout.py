@@ -345,14 +345,6 @@ def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(
     assert len(seen["rows"]) == 2 * len(pages)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "about 3,250 px with the compact answer cards (static/css/isg.css; 7,127 px before): "
-        "under 3,000 px needs a change to what includes/answers.html shows (its 43 rows and 13 "
-        "cards), which this change leaves alone"
-    ),
-)
 def test_check_your_answers_for_a_share_with_consent_decision_is_under_3000_px_at_1280(
     browser, practitioner
 ):
