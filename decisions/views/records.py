@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -48,6 +50,7 @@ def my_decisions(request: HttpRequest) -> HttpResponse:
     made = decisions.exclude(status__in=EDITABLE).exclude(status=Status.AWAITING_APPROVAL)
     context = {
         "search": search,
+        "page_query": urlencode({"q": search}) if search else "",
         "drafts": drafts,
         "awaiting": list(decisions.filter(status=Status.AWAITING_APPROVAL)[:100]),
         "page": Paginator(made, MADE_PAGE).get_page(request.GET.get("page")),

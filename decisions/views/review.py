@@ -9,6 +9,7 @@ is logged).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
     context = {
         "page": queue.get_page(request.GET.get("page")),
         "search": search,
+        "page_query": urlencode({"q": search}) if search else "",
         "recent": list(selectors.recent_reviews(request.user)[:20]),
     }
     return render(request, "review/approvals.html", context)
