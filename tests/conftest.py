@@ -89,6 +89,14 @@ def manager(org):
 
 
 @pytest.fixture
+def partnership_manager(org):
+    """A manager who reports across the partnership: aggregates only beyond their organisation."""
+    return UserFactory(
+        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
+    )
+
+
+@pytest.fixture
 def admin_user(org):
     return UserFactory(organisation=org, role=Role.ADMIN, email="admin@example.org")
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from decisions.models import AuditEvent, Export, ExportStatus, Role, User
 from decisions.reports import exports
 from tests.conftest import client_for
-from tests.factories import UserFactory, answered_decision
+from tests.factories import answered_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,6 @@ def made(practitioner):
 @pytest.fixture
 def as_manager(manager):
     return client_for(manager)
-
-
-@pytest.fixture
-def partnership_manager(org):
-    return UserFactory(
-        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
-    )
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
-from decisions.models import AuditEvent, Decision, ExportKind, Role
+from decisions.models import AuditEvent, Decision, ExportKind
 from decisions.reports import charts, documents, exports, tasks
 from decisions.reports.figures import build_report
 from decisions.reports.suppression import Figure
-from tests.factories import UserFactory
 from tests.reports_data import PERIOD, fixed_set
 
 pytestmark = pytest.mark.django_db
@@ -31,13 +30,6 @@ def export_files(settings, tmp_path):
 @pytest.fixture
 def decisions(org, other_org, practitioner, lead):
     return fixed_set(org, other_org, practitioner, lead)
-
-
-@pytest.fixture
-def partnership_manager(org):
-    return UserFactory(
-        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
-    )
 
 
 @pytest.fixture

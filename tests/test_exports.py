@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from decisions.models import AuditEvent, Decision, Export, ExportKind, ExportStatus, Role, Status
 from decisions.reports import documents, exports, tasks
 from decisions.reports.filters import counted_decisions
-from tests.factories import UserFactory, answered_decision
+from tests.factories import answered_decision
 from tests.reports_data import (  # noqa: F401 - fixed_set is a fixture
     PERIOD,
     ReportDecisionFactory,
@@ -49,13 +49,6 @@ def decisions(org, other_org, practitioner, lead):
 @pytest.fixture
 def own(manager):
     return replace(PERIOD, organisation=manager.organisation)
-
-
-@pytest.fixture
-def partnership_manager(org):
-    return UserFactory(
-        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
-    )
 
 
 def csv_text(decisions_qs) -> str:

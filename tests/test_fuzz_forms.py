@@ -27,11 +27,9 @@ from decisions.models import (
     AuditEvent,
     Decision,
     GuidancePack,
-    Role,
     Status,
 )
 from tests.conftest import client_for
-from tests.factories import UserFactory
 from tests.fuzzing import (
     FUZZ,
     STATS,
@@ -200,13 +198,6 @@ def test_found_by_fuzzing_a_superscript_digit_as_the_audit_cursor_is_not_a_500(l
     client = client_for(lead)
     client.raise_request_exception = False
     assert client.get(reverse("review_audit"), {cursor: "³"}).status_code < 500
-
-
-@pytest.fixture
-def partnership_manager(org):
-    return UserFactory(
-        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
-    )
 
 
 @pytest.mark.parametrize("role", ["manager", "partnership_manager"])

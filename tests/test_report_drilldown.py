@@ -39,13 +39,6 @@ def own(manager):
 
 
 @pytest.fixture
-def partnership_manager(org):
-    return UserFactory(
-        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
-    )
-
-
-@pytest.fixture
 def other_manager(other_org):
     return UserFactory(organisation=other_org, role=Role.MANAGER, email="othermgr@example.org")
 

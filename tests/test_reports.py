@@ -17,13 +17,12 @@ from decisions.forms.reports import (
     quarter_start,
     three_months_before,
 )
-from decisions.models import Decision, GuidancePack, Role, Status
+from decisions.models import Decision, GuidancePack, Status
 from decisions.reports import charts
 from decisions.reports.fields import REPORTED, answer
 from decisions.reports.figures import build_report, describe_duration, percentile
 from decisions.reports.filters import counted_decisions, is_aggregate_only
 from decisions.reports.suppression import FEWER_THAN, NOT_SHOWN, hidden_counts
-from tests.factories import UserFactory
 from tests.reports_data import PERIOD, ReportDecisionFactory, fixed_set, utc  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +36,6 @@ def decisions(org, other_org, practitioner, lead):
 @pytest.fixture
 def report(decisions, manager):
     return build_report(manager, replace(PERIOD, organisation=manager.organisation))
-
-
-@pytest.fixture
-def partnership_manager(org):
-    return UserFactory(
-        organisation=org, role=Role.MANAGER, partnership_wide=True, email="partner@example.org"
-    )
 
 
 @pytest.fixture
