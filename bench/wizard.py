@@ -75,7 +75,7 @@ MAIN_TABLE = re.compile(r'^(?:SELECT .*? FROM|UPDATE|INSERT INTO|DELETE FROM) "(
 
 # Goals (issue 12): statements beyond session/auth; time as a multiple of the floor.
 GET_STATEMENTS_GOAL, POST_STATEMENTS_GOAL = 3, 8
-GET_RATIO_GOAL, POST_RATIO_GOAL = 3.0, 5.0
+GET_RATIO_GOAL, POST_RATIO_GOAL = 2.0, 3.0
 PDF_STORED_RATIO_GOAL = 0.1  # a stored download at most a tenth of the first render
 
 

@@ -14,8 +14,10 @@ from crispy_forms_gds.choices import Choice
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Button, Field, Layout, Size
 from django import forms
+from django.utils.safestring import SafeString
 
 from decisions.forms.fields import RealDateField, has_control_characters
+from decisions.forms.govuk import render_step_fields
 from decisions.guidance import engine
 
 # Dates further than this from today are almost certainly typing mistakes.
@@ -115,6 +117,11 @@ class StepForm(forms.Form):
     @property
     def single_field(self) -> bool:
         return len(self.shown) == 1
+
+    def fields_html(self) -> SafeString:
+        """The fields in GOV.UK markup: crispy-forms-gds's, written without its templates
+        (decisions.forms.govuk says why)."""
+        return render_step_fields(self)
 
     @staticmethod
     def _layout_field(field: engine.Field, single: bool) -> Field:
