@@ -7,10 +7,10 @@ connection as it starts, not on its first request (the preloaded master holds no
 
 
 def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
+    from contextlib import suppress
+
     from django.db import DatabaseError, connections
 
     for alias in connections:
-        try:
+        with suppress(DatabaseError):  # the first request connects (and reports it) instead
             connections[alias].ensure_connection()
-        except DatabaseError:
-            pass  # the first request connects (and reports the error) instead

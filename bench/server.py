@@ -295,7 +295,8 @@ def main() -> None:
     print(f"\n  {ROUNDS} interleaved rounds; median of the rounds (range); gunicorn --preload, "
           f"2 sync workers; {CLIENTS} concurrent clients where stated")  # fmt: skip
     print(f"  {'':34s} {'ISG':>26s} {'floor':>26s}  {'goal':>16s}")
-    get_ratio, post_ratio = ratio(p50["get"], p50["floor_get"]), ratio(p50["post"], p50["floor_post"])
+    get_ratio = ratio(p50["get"], p50["floor_get"])
+    post_ratio = ratio(p50["post"], p50["floor_post"])
     row(f"step GET p50 ({get_ratio:.2f}x)", ms(p50["get"]), ms(p50["floor_get"]),
         "<= 2x floor", get_ratio <= 2)  # fmt: skip
     row(f"step POST p50 ({post_ratio:.2f}x)", ms(p50["post"]), ms(p50["floor_post"]),
