@@ -21,11 +21,12 @@ import qrcode
 import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django_tasks import task
 from qrcode.image.svg import SvgPathImage
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -183,6 +184,32 @@ def record_pdf_bytes(decision: Decision, record: DecisionRecord) -> bytes:
                 record=record, source_digest=digest, content=content, created_at=now
             )
     except IntegrityError:
-        # Rendered at the same moment by another request: serve the one stored first.
-        return bytes(RenderedPdf.objects.get(record=record, source_digest=digest).content)
+        # Rendered at the same moment by another request: serve the one stored first (read
+        # where it was written: a read replica may not have it yet).
+        stored_first = RenderedPdf.objects.using(router.db_for_write(RenderedPdf))
+        return bytes(stored_first.get(record=record, source_digest=digest).content)
     return content
+
+
+@task()
+def render_record_pdf(record_id: int) -> str:
+    """Render and store a record's PDF in the background, so that its first download is
+    already a stored one. Enqueued after a submission and after a sign-off (which changes what
+    the PDF shows); a download before the worker gets to it renders it itself, once."""
+    record = DecisionRecord.objects.select_related("decision").filter(pk=record_id).first()
+    if record is None:
+        return "no such record"
+    decision = (
+        Decision.objects.select_related("organisation", "created_by", "pack", "amends")
+        .defer("pack__data")
+        .get(pk=record.decision_id)
+    )
+    record_pdf_bytes(decision, record)
+    return "stored"
+
+
+def render_after_commit(record: DecisionRecord) -> None:
+    """Queue the record's PDF once the transaction commits (robust: a queue outage must not
+    fail the submission; the PDF is then rendered at its first download)."""
+    record_id = record.pk
+    transaction.on_commit(lambda: render_record_pdf.enqueue(record_id), robust=True)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions import access, notifications
+from decisions import access, notifications, pdf
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
 from decisions.guidance.store import current_pack
@@ -207,6 +207,7 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
         # After commit, and robust: a mail outage must not undo or fail the submission.
         decision_id = decision.pk
         transaction.on_commit(lambda: notifications.approval_requested(decision_id), robust=True)
+    pdf.render_after_commit(record)
     return record
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from decisions import access, notifications
+from decisions import access, notifications, pdf
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
 from decisions.guidance.store import current_pack
@@ -93,6 +93,7 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
     decision_id = decision.pk
     tell = notifications.decision_approved if takes_effect else notifications.decision_returned
     transaction.on_commit(lambda: tell(decision_id), robust=True)
+    pdf.render_after_commit(record)  # the PDF shows the sign-off: a new one, rendered ahead
     return approval
 
 

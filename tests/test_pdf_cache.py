@@ -150,3 +150,58 @@ def test_a_render_stored_meanwhile_by_another_request_is_served(
     assert pdf.record_pdf_bytes(submitted, record) == b"%PDF-stored first"
     monkeypatch.undo()
     assert RenderedPdf.objects.count() == 1
+
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_submission_renders_the_pdf_in_the_background_so_the_first_download_is_stored(
+    practitioner, renders, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = IMMEDIATE  # the worker, run at once
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = answered_decision(practitioner, "can_share", submit=True)
+    assert len(renders) == 1
+    assert RenderedPdf.objects.filter(record=decision.latest_record()).count() == 1
+    download(practitioner, decision)
+    assert len(renders) == 1, "the first download was served as stored"
+
+
+def test_a_submission_only_queues_the_render_until_it_commits(practitioner, renders):
+    # Without the commit (the test's transaction never commits) nothing is queued or rendered.
+    answered_decision(practitioner, "can_share", submit=True)
+    assert renders == []
+    assert not RenderedPdf.objects.exists()
+
+
+def test_an_approval_renders_the_pdf_that_shows_it_in_the_background(
+    practitioner, lead, renders, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = IMMEDIATE
+    decision = answered_decision(practitioner, "share_without_consent", submit=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        signoff.decision_approve(decision=decision, user=lead)
+    assert len(renders) == 1
+    approved = text_of(download(practitioner, decision))
+    assert len(renders) == 1, "the download was served as stored"
+    assert "AWAITING APPROVAL" not in approved
+
+
+def test_a_render_task_for_a_missing_record_does_nothing(renders):
+    assert pdf.render_record_pdf.call(10**9) == "no such record"
+    assert renders == []
+
+
+def test_the_records_zip_uses_stored_pdfs(practitioner, manager, submitted, renders):
+    import io
+    import zipfile
+
+    from decisions.reports.documents import write_records_zip
+
+    first = download(practitioner, submitted)
+    target = io.BytesIO()
+    write_records_zip(Decision.objects.filter(pk=submitted.pk), target)
+    assert len(renders) == 1, "the zip took the stored PDF"
+    with zipfile.ZipFile(target) as archive:
+        (name,) = archive.namelist()
+        assert archive.read(name) == first.content

@@ -1,5 +1,6 @@
 """The documents a report export produces: a CSV of the decisions (or of the report's figures),
-a PDF management report and a zip of record PDFs. They write nothing to the database:
+a PDF management report and a zip of record PDFs. They write nothing to the database but the
+record PDFs they render (stored once, as a download would: decisions.pdf.record_pdf_bytes):
 decisions.reports.exports starts exports (and records them); decisions.reports.tasks builds the
 long ones in the background.
 
@@ -280,6 +281,6 @@ def write_records_zip(decisions: QuerySet[Decision], target: IO[bytes]) -> list[
             if record is None:
                 continue
             name = f"{decision.reference}-v{decision.version}.pdf"
-            archive.writestr(name, pdf.render_record(decision, record))
+            archive.writestr(name, pdf.record_pdf_bytes(decision, record))  # stored once
             included.append(f"{decision.reference} v{decision.version}")
     return included
