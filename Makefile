@@ -151,7 +151,10 @@ test: sysdeps chromium install ## makemigrations --check, ruff check, import lay
 e2e: sysdeps chromium install ## Browser tests only: pytest -m e2e (PYTEST_ARGS=...)
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
-bench: sysdeps install ## Benchmarks: bench/run.py
+# The benchmarks run on PostgreSQL (127.0.0.1:5432, a throwaway database each); BENCH_DB=sqlite
+# runs them on SQLite instead.
+bench: export BENCH_DB ?= postgres
+bench: sysdeps install ## Benchmarks on PostgreSQL: exports, wizard, gunicorn (bench/run.py)
 	$(BIN)/python bench/run.py
 
 lint: install ## ruff check + ruff format --check + import layers

@@ -13,7 +13,10 @@ decisions by bulk_create (not the services: they would take an hour), then measu
 These measurements set the cost model in decisions.reports.exports (COST, BACKGROUND_SECONDS).
 Then bench/wizard.py, in its own process with production-like settings: a question page's GET
 and POST against a bare view, their SQL statements, and a record PDF first rendered vs stored.
-Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000, BENCH_PARTS=exports,wizard.
+Then bench/server.py: the app and the floor served by gunicorn (one user, 4 users, throughput,
+a fresh worker, audited writes against a plain INSERT).
+Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000,
+BENCH_PARTS=exports,wizard,server.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from decisions.models import (  # noqa: E402
     Approval,
     Decision,
     DecisionRecord,
+    ExportKind,
     GuidancePack,
     Organisation,
     ReviewAction,
@@ -214,6 +218,19 @@ def main() -> None:
           f"({len(content) / 1e3:.0f} kB)")  # fmt: skip
     print(f"  Decision record PDF: {per_record:.3f} s each (zip of N records ~ N x this)")
     print()
+    print("  cost model against what was measured (warns when off by more than 50%)")
+    measured = {
+        ExportKind.CSV: (seconds, counted),
+        ExportKind.PDF: (pdf_seconds, counted),
+        ExportKind.RECORDS: (per_record * len(made), len(made)),
+    }
+    for kind, (took, count) in measured.items():
+        predicted = exports.estimate_seconds(kind, count)
+        off = abs(predicted - took) / took
+        verdict = "WARNING: off by more than 50%" if off > 0.5 else "within 50%"
+        print(f"    {kind:8s} {count:>9,} decisions: model {predicted:7.2f} s, measured "
+              f"{took:7.2f} s ({off:.0%} off) {verdict}")  # fmt: skip
+    print()
     for kind in exports.COST:
         fixed, per = exports.COST[kind]
         limit = (exports.BACKGROUND_SECONDS - fixed) / per
@@ -224,13 +241,14 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    parts = os.environ.get("BENCH_PARTS", "exports,wizard").split(",")
+    parts = os.environ.get("BENCH_PARTS", "exports,wizard,server").split(",")
     try:
         if "exports" in parts:
             main()
     finally:
         cleanup()
-    if "wizard" in parts:
-        print()
-        wizard = str(Path(__file__).with_name("wizard.py"))  # its own settings: DEBUG false
-        subprocess.run([sys.executable, wizard], check=True)  # noqa: S603 - our own script
+    for part in ("wizard", "server"):  # each in its own process: production settings
+        if part in parts:
+            print()
+            script = str(Path(__file__).with_name(f"{part}.py"))
+            subprocess.run([sys.executable, script], check=True)  # noqa: S603 - our own script
