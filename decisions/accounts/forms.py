@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from decisions.accounts.throttling import lockout_message
+from decisions.forms.fields import has_control_characters
 from decisions.models import User
 
 NEW_PASSWORD_MESSAGES = {
@@ -139,3 +140,25 @@ class SecurityCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "none"}
         ),
     )
+
+
+class PasskeyNameForm(forms.Form):
+    """A passkey's name, so its owner can tell their passkeys apart."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=64,
+        strip=True,
+        error_messages={
+            "required": "Enter a name for the passkey",
+            "max_length": "Name must be 64 characters or fewer",
+        },
+    )
+
+    def clean_name(self) -> str:
+        if has_control_characters(self.cleaned_data["name"]):
+            raise ValidationError("Remove the control characters from the name")
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError("Enter a name for the passkey")
+        return name
