@@ -116,6 +116,15 @@ class NewPasswordForm(SetPasswordForm):
 class ResetRequestForm(PasswordResetForm):
     """The email address to send a reset link to; the page never says whether it is known."""
 
+    def account(self) -> User | None:
+        """The active account with a password at the address, with its organisation: one
+        query, the same for a known address and an unknown one."""
+        email = self.cleaned_data["email"]
+        found = User.objects.select_related("organisation").filter(
+            email__iexact=email, is_active=True
+        )
+        return next((user for user in found if user.has_usable_password()), None)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].error_messages.update(

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -27,8 +27,8 @@ from django_otp_webauthn.models import WebAuthnCredential
 from decisions.accounts import mfa, passkeys, sessions
 from decisions.accounts.decorators import posted, recent_authentication_required, safe_next
 from decisions.accounts.forms import PasskeyNameForm
-from decisions.accounts.middleware import sign_out
 from decisions.accounts.mfa_views import MAX_WRONG_CODES, WRONG_CODES
+from decisions.accounts.middleware import sign_out
 from decisions.models import User
 
 # Recovery codes made with a first passkey, kept in the session until shown (once).

@@ -66,7 +66,9 @@ def passkey_rename(*, user: User, passkey: WebAuthnCredential, name: str) -> Non
     with transaction.atomic():
         passkey.name = name
         passkey.save(update_fields=["name"])
-        record_event(AuditAction.PASSKEY_RENAMED, actor=user, obj=user, details={"passkey": passkey.pk})
+        record_event(
+            AuditAction.PASSKEY_RENAMED, actor=user, obj=user, details={"passkey": passkey.pk}
+        )
 
 
 def passkey_remove(*, user: User, passkey: WebAuthnCredential) -> None:
@@ -94,5 +96,8 @@ def passkey_used(*, user: User, passkey: WebAuthnCredential) -> None:
 def passkey_refused(*, user: User, reason: str) -> None:
     """A passkey that is not this person's, removed, or whose signature did not verify."""
     record_event(
-        AuditAction.MFA_FAILED, actor=user, obj=user, details={"method": "passkey", "reason": reason}
+        AuditAction.MFA_FAILED,
+        actor=user,
+        obj=user,
+        details={"method": "passkey", "reason": reason},
     )

@@ -66,9 +66,9 @@ def passkey_first_sign_in_then_sign_in_with_it(page: Page, email: str) -> dict[s
     seen["codes"] = page.locator(".isg-recovery-codes li").count()
     navigate(page, page.get_by_role("button", name="I have saved my codes: continue").click)
     seen["after_setup"] = page.url
-    seen["credentials"] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})[
-        "credentials"
-    ]
+    seen["credentials"] = cdp.send(
+        "WebAuthn.getCredentials", {"authenticatorId": authenticator_id}
+    )["credentials"]
     sign_out(page)
 
     sign_in(page, email)
@@ -115,9 +115,11 @@ def anothers_passkey_is_refused(
     add_authenticator(page, credentials)
     sign_in(page, email)
     seen: dict[str, Any] = {"verify_heading": page.get_by_role("heading", level=1).inner_text()}
-    credential_id = base64.urlsafe_b64encode(
-        base64.b64decode(credentials[0]["credentialId"])
-    ).decode().rstrip("=")
+    credential_id = (
+        base64.urlsafe_b64encode(base64.b64decode(credentials[0]["credentialId"]))
+        .decode()
+        .rstrip("=")
+    )
     got = page.evaluate(GET_ASSERTION, {"credentialId": credential_id})
     seen["begin"] = got["begin"]
     # Posted outside the page, as an attacker's script would (and so the expected refusal is
