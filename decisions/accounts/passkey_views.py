@@ -37,13 +37,13 @@ NEW_CODES = "isg_new_recovery_codes"
 
 class PasswordNeeded(webauthn_errors.OTPWebAuthnApiError):
     status_code = 403
-    code = "reauthentication_required"
+    default_code = "reauthentication_required"
     default_detail = "Confirm your password first: reload this page"
 
 
 class TooManyWrongCodes(webauthn_errors.OTPWebAuthnApiError):
     status_code = 401
-    code = "signed_out"
+    default_code = "signed_out"
     default_detail = "You have been signed out: too many wrong security codes or passkeys"
 
 
