@@ -19,11 +19,14 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
+from hypothesis import given
+from hypothesis import strategies as st
 
 from decisions.accounts import mfa, passkeys, sessions
 from decisions.models import AuditEvent, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.fuzzing import FUZZ, nasty_text, send
 
 pytestmark = pytest.mark.django_db
 
@@ -382,3 +385,34 @@ def test_an_administrators_reset_removes_passkeys_too(admin_user, practitioner):
     assert not mfa.is_enrolled(practitioner)
     [event] = events("user.mfa_reset")
     assert event.details["passkeys_removed"] == 2
+
+
+# ---- generated input ------------------------------------------------------------------------
+
+
+def test_the_passkey_forms_and_ceremonies_survive_generated_input(practitioner, colleague):
+    an_app(practitioner)
+    passkey = a_passkey(practitioner)
+    a_passkey(practitioner, "Second")
+    theirs = a_passkey(colleague)
+    rename = reverse("passkey_rename", args=[passkey.pk])
+
+    @FUZZ
+    @given(name=nasty_text, other=st.dictionaries(st.text(max_size=20), nasty_text, max_size=4))
+    def post(name: str, other: dict) -> None:
+        # Signed in afresh: five refused ceremonies sign a session out (tested above).
+        client = client_for(practitioner)
+        before = AuditEvent.objects.count()
+        status = send(client, "post", rename, {"name": name, **other})
+        assert status in {302, 400}
+        passkey.refresh_from_db()
+        assert (AuditEvent.objects.count() - before) == (1 if status == 302 else 0)
+        for url in (
+            reverse(COMPLETE_AUTH),
+            reverse("otp_webauthn:credential-registration-complete"),
+        ):
+            assert send(client, "post", url, other) < 500
+        assert send(client, "post", reverse("passkey_remove", args=[theirs.pk]), other) == 404
+
+    post()
+    assert WebAuthnCredential.objects.filter(pk=theirs.pk).exists()
