@@ -6,7 +6,8 @@ under the app's strict CSP), its ceremonies, the signatures and their checks.
 - a person sets up a passkey at their first sign-in (instead of an authenticator app), gets
   recovery codes, signs out, and signs in again with their password and the passkey;
 - the same passkey, presented for another person's sign-in (a real signature from the real
-  authenticator), is refused, and that person is still asked for a second factor.
+  authenticator), is refused, and that person is still asked for a second factor;
+- without JavaScript, the set-up page says so and offers the authenticator app.
 """
 
 from __future__ import annotations
@@ -78,7 +79,24 @@ def passkey_first_sign_in_then_sign_in_with_it(page: Page, email: str) -> dict[s
     seen["home_heading"] = page.get_by_role("heading", level=1).first.inner_text()
     goto(page, "/accounts/security/")
     seen["security_page"] = page.locator("main").inner_text()
+    # Name it, then replace the recovery codes (each page checked as every page is).
+    navigate(page, page.get_by_role("link", name="Rename Passkey 1").click)
+    page.get_by_label("Name your passkey").fill("Work laptop")
+    navigate(page, page.get_by_role("button", name="Save").click)
+    seen["renamed"] = page.locator("table").inner_text()
+    navigate(page, page.get_by_role("link", name="Create new recovery codes").click)
+    navigate(page, page.get_by_role("button", name="Create new recovery codes").click)
+    seen["new_codes"] = page.locator(".isg-recovery-codes li").count()
     return seen
+
+
+def set_up_page_without_javascript(page: Page, email: str) -> dict[str, Any]:
+    sign_in(page, email)
+    return {
+        "heading": page.get_by_role("heading", level=1).inner_text(),
+        "main": page.locator("main").inner_text(),
+        "passkey_button": page.get_by_role("button", name="Add a passkey").count(),
+    }
 
 
 GET_ASSERTION = """async ({credentialId}) => {
@@ -153,6 +171,8 @@ def test_a_passkey_set_up_at_first_sign_in_signs_in_and_is_refused_for_another(
     assert seen["after_passkey"] == live_server.url + "/decisions/"  # a practitioner's home
     assert "Passkey 1" in seen["security_page"]
     assert "You have 10 unused recovery codes" in seen["security_page"]
+    assert "Work laptop" in seen["renamed"]
+    assert seen["new_codes"] == 10
     [passkey] = WebAuthnCredential.objects.filter(user=practitioner)
     assert passkey.confirmed and passkey.sign_count >= 1 and passkey.last_used_at
     actions = list(
@@ -161,6 +181,7 @@ def test_a_passkey_set_up_at_first_sign_in_signs_in_and_is_refused_for_another(
         .values_list("action", flat=True)
     )
     assert "user.passkey_added" in actions
+    assert "user.passkey_renamed" in actions and "user.recovery_codes_replaced" in actions
     assert "user.recovery_codes_created" in actions
     used = AuditEvent.objects.get(actor=practitioner, action="auth.mfa_verified")
     assert used.details == {"method": "passkey", "passkey": passkey.pk}
@@ -178,3 +199,11 @@ def test_a_passkey_set_up_at_first_sign_in_signs_in_and_is_refused_for_another(
     failed = AuditEvent.objects.get(actor=colleague, action="auth.mfa_failed")
     assert failed.details == {"method": "passkey", "reason": "credential_user_mismatch"}
     assert not AuditEvent.objects.filter(actor=colleague, action="auth.mfa_verified").exists()
+
+
+def test_without_javascript_the_set_up_page_offers_the_app(browser, practitioner, settings):
+    settings.ISG_MFA_REQUIRED = True
+    seen = browser.run(set_up_page_without_javascript, practitioner.email, javascript=False)
+    assert seen["heading"] == "Set up an authenticator app"
+    assert "Adding a passkey needs JavaScript" in seen["main"]
+    assert seen["passkey_button"] == 0
