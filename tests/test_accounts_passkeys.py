@@ -378,6 +378,9 @@ def test_an_administrators_reset_removes_passkeys_too(admin_user, practitioner):
     code = f"{totp(device.bin_key, step, device.t0, device.digits, device.drift):06d}"
     client.post(reverse("mfa_verify"), {"code": code})
 
+    page = client.get(reverse("admin_user", args=[practitioner.pk])).content.decode()
+    assert "Set up: an authenticator app and 2 passkeys" in page
+
     response = client.post(reverse("admin_user_mfa_reset", args=[practitioner.pk]))
 
     assert response.status_code == 302

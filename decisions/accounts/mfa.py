@@ -46,6 +46,10 @@ def has_passkey(user: User) -> bool:
     return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
 
 
+def passkey_count(user: User) -> int:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).count()
+
+
 def pending_device(user: User) -> TOTPDevice:
     """The app being set up (unconfirmed); the same one until it is confirmed."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
