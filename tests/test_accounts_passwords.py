@@ -266,9 +266,7 @@ def run_worker() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresses(
-    practitioner, settings
-):
+def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresses(practitioner, settings):
     settings.TASKS = DATABASE
     settings.ISG_BASE_URL = "https://isg.example.org"
     with CaptureQueriesContext(connection) as known_queries:
