@@ -157,8 +157,12 @@ def test_a_first_passkey_may_be_added_straight_after_the_password(practitioner, 
     assert options["user"]["name"] == practitioner.email
 
 
-def test_adding_a_passkey_needs_a_recent_password(practitioner, settings):
-    client = client_for(practitioner)
+def test_adding_another_passkey_needs_a_recent_password(practitioner, settings):
+    app = an_app(practitioner)
+    client = signed_in_with_password(practitioner, settings)
+    code = f"{totp(app.bin_key, app.step, app.t0, app.digits, app.drift):06d}"
+    assert client.post(reverse("mfa_verify"), {"code": code}).status_code == 302
+    assert client.post(reverse(BEGIN_REGISTER), HTTP_ACCEPT="application/json").status_code == 200
     session = client.session
     session[sessions.AUTHENTICATED_AT] = time.time() - 3600
     session.save()

@@ -54,8 +54,11 @@ def _password_is_recent(request: HttpRequest) -> bool:
 
 class RegistrationBegin(webauthn_views.BeginCredentialRegistrationView):
     def check_can_register(self) -> None:
-        # The library already refuses an enrolled person who has not given a second factor.
-        if not _password_is_recent(self.request):
+        # The library already refuses an enrolled person who has not given a second factor;
+        # adding another passkey also needs a recent password, as its page does. (A first
+        # one is set up straight after the password, like the app.)
+        user: User = self.get_user()  # type: ignore[assignment]
+        if mfa.is_enrolled(user) and not _password_is_recent(self.request):
             raise PasswordNeeded()
 
 

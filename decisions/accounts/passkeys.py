@@ -55,6 +55,8 @@ def passkey_added(*, user: User, passkey: WebAuthnCredential, first: bool) -> li
     )
     if not first:
         return []
+    # An app being set up but never confirmed (its key was shown) is dropped.
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     codes = mfa.new_recovery_codes(user)
     record_event(
         AuditAction.RECOVERY_CODES_CREATED, actor=user, obj=user, details={"count": len(codes)}

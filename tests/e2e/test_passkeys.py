@@ -175,6 +175,7 @@ def test_a_passkey_set_up_at_first_sign_in_signs_in_and_is_refused_for_another(
     assert seen["new_codes"] == 10
     [passkey] = WebAuthnCredential.objects.filter(user=practitioner)
     assert passkey.confirmed and passkey.sign_count >= 1 and passkey.last_used_at
+    assert not TOTPDevice.objects.filter(user=practitioner).exists()  # the app never confirmed
     actions = list(
         AuditEvent.objects.filter(actor=practitioner)
         .order_by("sequence")
