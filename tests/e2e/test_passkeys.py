@@ -21,7 +21,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import Page
 
 from decisions.models import AuditEvent
-from tests.e2e.browser import goto, navigate
+from tests.e2e.browser import goto, navigate, screenshot
 from tests.e2e.journeys import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -60,6 +60,7 @@ def passkey_first_sign_in_then_sign_in_with_it(page: Page, email: str) -> dict[s
 
     sign_in(page, email)
     seen["setup_heading"] = page.get_by_role("heading", level=1).inner_text()
+    screenshot(page, "passkey-set-up")
     # The library's script put the button in place (JavaScript on); it adds the passkey and
     # js/passkeys.js goes on to the recovery codes.
     navigate(page, page.get_by_role("button", name="Add a passkey").click)
@@ -79,6 +80,7 @@ def passkey_first_sign_in_then_sign_in_with_it(page: Page, email: str) -> dict[s
     seen["home_heading"] = page.get_by_role("heading", level=1).first.inner_text()
     goto(page, "/accounts/security/")
     seen["security_page"] = page.locator("main").inner_text()
+    screenshot(page, "passkey-sign-in-and-security")
     # Name it, then replace the recovery codes (each page checked as every page is).
     navigate(page, page.get_by_role("link", name="Rename Passkey 1").click)
     page.get_by_label("Name your passkey").fill("Work laptop")
