@@ -131,6 +131,8 @@ chromium: ## Check Debian's Chromium for the browser tests; install it (apt-get)
 # `run` serves with Django's development server. Demo users are for local use only.
 run: sysdeps install ## Migrate, load guidance, seed demo users, serve on HOST:PORT
 	$(MANAGE) migrate --noinput
+	@# accounts: the shared throttling cache's table (a no-op while the cache is LocMem)
+	$(MANAGE) createcachetable
 	$(MANAGE) load_guidance
 	$(MANAGE) seed_demo
 	@# The background worker (long report exports, django-tasks' database backend) runs
@@ -144,6 +146,8 @@ run: sysdeps install ## Migrate, load guidance, seed demo users, serve on HOST:P
 
 test: sysdeps chromium install ## makemigrations --check, ruff check, import layers, pytest (PYTEST_ARGS=...)
 	$(MANAGE) makemigrations --check --dry-run
+	@# accounts: the shared cache's table, if one is configured (pytest's database gets its own)
+	$(MANAGE) createcachetable
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -298,3 +298,37 @@ CACHES = {
         "LOCATION": os.environ.get("ISG_CACHE_LOCATION", ""),
     }
 }
+
+# ---- Accounts: passkeys, shared cache (issue 10, accounts area; docs/accounts.md) -----------
+# Passkeys (WebAuthn) as a second factor beside the authenticator app: django-otp-webauthn,
+# a django-otp plugin. Never a first factor: the password is always asked for first.
+INSTALLED_APPS += ["django_otp_webauthn"]
+# By default from ISG_BASE_URL when it is https; else http://localhost:8000 (browsers allow
+# passkeys over plain HTTP on "localhost" only: open `make run` at that address to try them).
+_ISG_HTTPS_BASE = ISG_BASE_URL.rstrip("/") if ISG_BASE_URL.startswith("https://") else ""
+# The domain passkeys belong to (changing it later invalidates every passkey).
+OTP_WEBAUTHN_RP_ID = os.environ.get(
+    "ISG_WEBAUTHN_RP_ID",
+    (_ISG_HTTPS_BASE.split("//", 1)[1].split("/")[0].split(":")[0] if _ISG_HTTPS_BASE else "")
+    or "localhost",
+)
+OTP_WEBAUTHN_RP_NAME = "ISG"
+# The exact origins pages are served from, e.g. https://isg.example.org (comma-separated).
+OTP_WEBAUTHN_ALLOWED_ORIGINS = envlist(
+    "ISG_WEBAUTHN_ORIGINS", _ISG_HTTPS_BASE or "http://localhost:8000"
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "decisions.accounts.passkeys.PasskeyHelper"
+# No names or addresses in the library's exception log lines (it logs the error type).
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "django_otp_webauthn"
+# Several web nodes share throttling counts (axes keeps its own in the database; the audit
+# noise counts, decisions.audit.noise, are in this cache): without ISG_CACHE_BACKEND,
+# production uses the database cache (no new infrastructure; `manage.py createcachetable`).
+# DEBUG (make run) keeps a per-process cache; the tests set ISG_CACHE_BACKEND themselves.
+if "ISG_CACHE_BACKEND" not in os.environ and not DEBUG:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": os.environ.get("ISG_CACHE_LOCATION", "") or "isg_cache",
+        }
+    }

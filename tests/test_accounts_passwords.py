@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import smtplib
 
 import pytest
 from axes.models import AccessAttempt
 from django.core import mail
 from django.core.cache import cache
+from django.core.mail import EmailMessage
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from decisions.models import AuditEvent, User
 from tests.conftest import client_for
@@ -26,6 +32,17 @@ def events(action: str) -> list[AuditEvent]:
 def without_second_factor(settings):
     # The second factor has its own tests (test_accounts_mfa.py); these sign in with a password.
     settings.ISG_MFA_REQUIRED = False
+
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def reset_email_at_once(settings):
+    # The reset email is a background task (decisions.accounts.tasks); these tests run it at
+    # once. The tests of the background itself use the database backend and the real worker.
+    settings.TASKS = IMMEDIATE
 
 
 @pytest.fixture(autouse=True)
@@ -238,3 +255,72 @@ def test_a_stronger_hash_on_sign_in_is_not_a_password_change(practitioner, setti
     Client().post(reverse("login"), {"username": practitioner.email, "password": PASSWORD})
     assert User.objects.get(pk=practitioner.pk).password.startswith("pbkdf2_")
     assert not events("user.password_changed")
+
+
+# ---- the reset email, in the background ----------------------------------------------------
+
+
+def run_worker() -> None:
+    """The real worker (`manage.py db_worker`), until the queue is empty."""
+    call_command("db_worker", batch=True, no_startup_delay=True, interval=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresses(practitioner, settings):
+    settings.TASKS = DATABASE
+    settings.ISG_BASE_URL = "https://isg.example.org"
+    with CaptureQueriesContext(connection) as known_queries:
+        known = Client().post(reverse("password_reset"), {"email": practitioner.email})
+    with CaptureQueriesContext(connection) as unknown_queries:
+        unknown = Client().post(reverse("password_reset"), {"email": "nobody@example.net"})
+    # The same answer, and the same statements in the request: no email is sent in it.
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"] == reverse("password_reset_done")
+    assert [q["sql"].split()[0] for q in known_queries] == [
+        q["sql"].split()[0] for q in unknown_queries
+    ]
+    assert mail.outbox == []
+    queued = list(DBTaskResult.objects.order_by("enqueued_at"))
+    assert [r.task_path for r in queued] == ["decisions.accounts.tasks.send_password_reset"] * 2
+    assert [r.args_kwargs["args"] for r in queued] == [[practitioner.pk], [None]]
+    assert "nobody" not in str([r.args_kwargs for r in queued])
+
+    run_worker()
+
+    [message] = mail.outbox  # the known address only
+    assert message.to == [practitioner.email]
+    assert message.subject == "ISG: reset your password"
+    assert reset_link(message).startswith("https://isg.example.org/accounts/password/reset/")
+    assert {r.status for r in DBTaskResult.objects.all()} == {"SUCCESSFUL"}
+    known_event, unknown_event = events("user.password_reset_requested")
+    assert (known_event.actor_email, known_event.details) == (
+        practitioner.email,
+        {"link_sent": True},
+    )
+    assert (unknown_event.actor_email, unknown_event.details) == ("unknown", {"link_sent": False})
+    assert "nobody" not in str(unknown_event.details) + unknown_event.actor_email
+
+
+@pytest.mark.django_db
+def test_the_reset_task_sends_nothing_to_a_deactivated_account(practitioner):
+    from decisions.accounts.tasks import send_password_reset
+
+    practitioner.is_active = False
+    practitioner.save()
+    assert send_password_reset.call(practitioner.pk) is False
+    assert send_password_reset.call(None) is False
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_reset_mail_failure_is_logged_without_the_address(practitioner, monkeypatch, caplog):
+    from decisions.accounts.tasks import send_password_reset
+
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({practitioner.email: (550, b"no such user")})
+
+    monkeypatch.setattr(EmailMessage, "send", refuse)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        send_password_reset.call(practitioner.pk)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "decisions.accounts.tasks"]
+    assert line == f"user {practitioner.pk}: password reset email not sent: SMTPRecipientsRefused"

@@ -220,6 +220,8 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "mfa_enrolled": mfa.is_enrolled(person),
+        "has_app": mfa.has_app(person),
+        "passkeys": mfa.passkey_count(person),
         "own": person.pk == request.user.pk,
         "partnership": access.administers_every_organisation(request.user),  # type: ignore[arg-type]
     }
@@ -324,7 +326,9 @@ def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
             error = str(exc)
         else:
             messages.success(
-                request, f"{person.email} will set up an authenticator app at their next sign-in."
+                request,
+                f"{person.email} will set up an authenticator app or a passkey "
+                "at their next sign-in.",
             )
             return redirect("admin_user", pk=person.pk)
     context = {"person": person, "error": error}

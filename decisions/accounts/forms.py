@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from decisions.accounts.throttling import lockout_message
+from decisions.forms.fields import has_control_characters
 from decisions.models import User
 
 NEW_PASSWORD_MESSAGES = {
@@ -115,6 +116,15 @@ class NewPasswordForm(SetPasswordForm):
 class ResetRequestForm(PasswordResetForm):
     """The email address to send a reset link to; the page never says whether it is known."""
 
+    def account(self) -> User | None:
+        """The active account with a password at the address, with its organisation: one
+        query, the same for a known address and an unknown one."""
+        email = self.cleaned_data["email"]
+        found = User.objects.select_related("organisation").filter(
+            email__iexact=email, is_active=True
+        )
+        return next((user for user in found if user.has_usable_password()), None)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].error_messages.update(
@@ -139,3 +149,25 @@ class SecurityCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "none"}
         ),
     )
+
+
+class PasskeyNameForm(forms.Form):
+    """A passkey's name, so its owner can tell their passkeys apart."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=64,
+        strip=True,
+        error_messages={
+            "required": "Enter a name for the passkey",
+            "max_length": "Name must be 64 characters or fewer",
+        },
+    )
+
+    def clean_name(self) -> str:
+        if has_control_characters(self.cleaned_data["name"]):
+            raise ValidationError("Remove the control characters from the name")
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError("Enter a name for the passkey")
+        return name

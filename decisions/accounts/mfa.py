@@ -1,4 +1,5 @@
-"""A second factor with django-otp: an authenticator app (TOTP) and one-use recovery codes.
+"""A second factor with django-otp: an authenticator app (TOTP), passkeys (decisions.accounts.
+passkeys, django-otp-webauthn) and one-use recovery codes.
 
 Set up at the first sign-in (enrol), asked for at every sign-in (verify); an administrator
 can reset it (the person sets it up again at their next sign-in). Each of these is an audit
@@ -20,6 +21,7 @@ from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from decisions.audit import AuditAction, record_event
 from decisions.models import User
@@ -34,6 +36,18 @@ def required() -> bool:
 
 def is_enrolled(user: User) -> bool:
     return user_has_device(user, confirmed=True)
+
+
+def has_app(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def has_passkey(user: User) -> bool:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+
+
+def passkey_count(user: User) -> int:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).count()
 
 
 def pending_device(user: User) -> TOTPDevice:
@@ -56,7 +70,8 @@ def qr_code_data_uri(device: TOTPDevice) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _new_recovery_codes(user: User) -> list[str]:
+def new_recovery_codes(user: User) -> list[str]:
+    """A new set of one-use recovery codes; any earlier ones stop working."""
     device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE)
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.ISG_MFA_RECOVERY_CODES)]
@@ -78,7 +93,7 @@ def mfa_enrol(*, request: HttpRequest, user: User, device: TOTPDevice, token: st
     with transaction.atomic():
         device.confirmed = True
         device.save()
-        codes = _new_recovery_codes(user)
+        codes = new_recovery_codes(user)
         record_event(AuditAction.MFA_ENROLLED, actor=user, obj=user)
         record_event(
             AuditAction.RECOVERY_CODES_CREATED, actor=user, obj=user, details={"count": len(codes)}
@@ -105,10 +120,40 @@ def mfa_verify(*, request: HttpRequest, user: User, token: str) -> bool:
     return True
 
 
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user).count()
+
+
+def recovery_codes_replace(*, user: User) -> list[str]:
+    """The person asked for new recovery codes: the old ones stop working, the new ones are
+    returned to be shown once. One event, with how many unused codes were replaced."""
+    with transaction.atomic():
+        left = recovery_codes_left(user)
+        codes = new_recovery_codes(user)
+        record_event(
+            AuditAction.RECOVERY_CODES_REPLACED,
+            actor=user,
+            obj=user,
+            details={"count": len(codes), "unused_codes_replaced": left},
+        )
+    return codes
+
+
 def mfa_reset(*, actor: User, user: User) -> int:
-    """Remove a person's app and recovery codes: they set it up again at their next sign-in."""
+    """Remove a person's app, passkeys and recovery codes: they set up a second factor again
+    at their next sign-in."""
     with transaction.atomic():
         removed = TOTPDevice.objects.filter(user=user).delete()[0]
         removed += StaticDevice.objects.filter(user=user).delete()[0]
-        record_event(AuditAction.MFA_RESET, actor=actor, obj=user, details={"email": user.email})
+        passkeys = WebAuthnCredential.objects.filter(user=user).delete()[1]
+        removed += passkeys.get(WebAuthnCredential._meta.label, 0)
+        record_event(
+            AuditAction.MFA_RESET,
+            actor=actor,
+            obj=user,
+            details={
+                "email": user.email,
+                "passkeys_removed": passkeys.get(WebAuthnCredential._meta.label, 0),
+            },
+        )
     return removed

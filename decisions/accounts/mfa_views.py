@@ -6,9 +6,12 @@ these pages need only the password (django-otp's is_verified comes from them).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -50,6 +53,8 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         "secret": mfa.secret_text(device),
         "qr_code": mfa.qr_code_data_uri(device),
         "next": _next(request),
+        # A first passkey instead (decisions.accounts.passkey_views): then its recovery codes.
+        "passkey_done_url": f"{reverse('mfa_passkey_added')}?{urlencode({'next': _next(request)})}",
     }
     return render(request, "accounts/mfa/setup.html", context, status=400 if form.errors else 200)
 
@@ -72,5 +77,10 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         if wrong >= MAX_WRONG_CODES:
             return sign_out(request, "mfa")
         form.add_error("code", "The code is not right: enter the code your app shows now")
-    context = {"form": form, "next": _next(request)}
+    context = {
+        "form": form,
+        "next": _next(request),
+        "has_passkey": mfa.has_passkey(user),
+        "has_app": mfa.has_app(user),
+    }
     return render(request, "accounts/mfa/verify.html", context, status=400 if form.errors else 200)

@@ -18,7 +18,18 @@ from django.urls import reverse
 from decisions.accounts import mfa, sessions
 
 # What a signed-in person may open before the second factor: those pages, and signing out.
-BEFORE_MFA = ("mfa_setup", "mfa_verify", "logout", "session_status")
+BEFORE_MFA = (
+    "mfa_setup",
+    "mfa_verify",
+    "logout",
+    "session_status",
+    # Passkeys: set one up as the first second factor, or use one (decisions.accounts.passkeys)
+    "otp_webauthn:credential-registration-begin",
+    "otp_webauthn:credential-registration-complete",
+    "otp_webauthn:credential-authentication-begin",
+    "otp_webauthn:credential-authentication-complete",
+    "otp_webauthn:js-i18n-catalog",
+)
 
 
 def wants_json(request: HttpRequest) -> bool:

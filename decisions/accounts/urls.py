@@ -1,9 +1,10 @@
 """Routes for signing in, passwords, the session and administration (included by isg/urls.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
-from decisions.accounts import administration, mfa_views, views
+from decisions.accounts import administration, mfa_views, passkey_views, views
 
 urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
@@ -34,6 +35,60 @@ urlpatterns = [
     path("accounts/confirm-password/", views.confirm_password, name="confirm_password"),
     path("accounts/security-code/set-up/", mfa_views.mfa_setup, name="mfa_setup"),
     path("accounts/security-code/", mfa_views.mfa_verify, name="mfa_verify"),
+]
+
+# Passkeys (django-otp-webauthn's ceremonies, audited: decisions/accounts/passkey_views.py).
+# The namespace is the library's, which its template tags reverse.
+webauthn_patterns = [
+    path(
+        "registration/begin/",
+        passkey_views.RegistrationBegin.as_view(),
+        name="credential-registration-begin",
+    ),
+    path(
+        "registration/complete/",
+        passkey_views.RegistrationComplete.as_view(),
+        name="credential-registration-complete",
+    ),
+    path(
+        "authentication/begin/",
+        passkey_views.AuthenticationBegin.as_view(),
+        name="credential-authentication-begin",
+    ),
+    path(
+        "authentication/complete/",
+        passkey_views.AuthenticationComplete.as_view(),
+        name="credential-authentication-complete",
+    ),
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]),
+        name="js-i18n-catalog",
+    ),
+]
+urlpatterns += [
+    path("accounts/passkeys/", include((webauthn_patterns, "otp_webauthn"))),
+    path(
+        "accounts/security-code/passkey-added/",
+        passkey_views.passkey_added,
+        name="mfa_passkey_added",
+    ),
+    path("accounts/security/", passkey_views.account_security, name="account_security"),
+    path(
+        "accounts/security/passkeys/<int:pk>/rename/",
+        passkey_views.passkey_rename,
+        name="passkey_rename",
+    ),
+    path(
+        "accounts/security/passkeys/<int:pk>/remove/",
+        passkey_views.passkey_remove,
+        name="passkey_remove",
+    ),
+    path(
+        "accounts/security/recovery-codes/",
+        passkey_views.recovery_codes_new,
+        name="recovery_codes_new",
+    ),
 ]
 
 # Administration (administrators only; decisions/accounts/administration.py)

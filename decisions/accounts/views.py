@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -30,6 +30,7 @@ from decisions.accounts.forms import (
     SignInForm,
 )
 from decisions.accounts.middleware import sign_out, wants_json
+from decisions.accounts.tasks import send_password_reset
 from decisions.models import User
 
 
@@ -74,12 +75,15 @@ class ResetRequestView(auth_views.PasswordResetView):
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form: ResetRequestForm) -> HttpResponse:  # type: ignore[override]
-        # Links are built from the configured address, never the request's Host header.
-        self.extra_email_context = {"base_url": settings.ISG_BASE_URL.rstrip("/")}
+        # The same work for every address: one look-up, one event, one task enqueued (with
+        # the account's id or None). The worker makes the link and sends the email
+        # (decisions.accounts.tasks), from ISG_BASE_URL, never the request's Host header.
         email = form.cleaned_data["email"]
-        account = next(iter(form.get_users(email)), None)
-        services.password_reset_request(email=email, account=account)
-        return super().form_valid(form)
+        account = form.account()
+        with transaction.atomic():
+            services.password_reset_request(email=email, account=account)
+            send_password_reset.enqueue(account.pk if account else None)
+        return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form: ResetRequestForm) -> HttpResponse:  # type: ignore[override]
         return self.render_to_response(self.get_context_data(form=form), status=400)

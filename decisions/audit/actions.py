@@ -64,6 +64,11 @@ class AuditAction(models.TextChoices):
     ORGANISATION_REACTIVATED = "organisation.reactivated", "Organisation reactivated"
     PACK_LOADED = "guidance.pack_loaded", "Guidance pack loaded"
     PACK_MADE_CURRENT = "guidance.pack_made_current", "Guidance pack made current"
+    # Accounts (issue 10): passkeys, new recovery codes
+    PASSKEY_ADDED = "user.passkey_added", "Passkey added"
+    PASSKEY_RENAMED = "user.passkey_renamed", "Passkey renamed"
+    PASSKEY_REMOVED = "user.passkey_removed", "Passkey removed"
+    RECOVERY_CODES_REPLACED = "user.recovery_codes_replaced", "Recovery codes replaced"
 
 
 def action_label(action: str) -> str:
