@@ -14,7 +14,7 @@ from decisions.audit.verify import audit_verify_and_keep
 
 class Command(BaseCommand):
     help = (
-        "Verify the audit log's hash chain (gaps, altered events, wrong predecessors, a cut-off "
+        "Verify the audit log's hash chains (gaps, altered events, wrong predecessors, a cut-off "
         "tail, rows past the head), every decision record against its submission event, and "
         "the signed checkpoints (--checkpoint FILE, else ISG_CHECKPOINT_DIR's file). Keeps the "
         "result for the leads' audit page unless --no-record."
@@ -51,8 +51,8 @@ class Command(BaseCommand):
                 f"({check.checked} events verified before it)"
             )
         self.stdout.write(
-            f"Audit log intact: {check.checked} events, #1 to #{check.last_sequence}. "
-            f"Head hash {check.last_hash}"
+            f"Audit log intact: {check.checked} events in {len(check.heads)} chain(s), up to "
+            f"#{check.last_sequence}. Newest hash {check.last_hash}"
         )
         self.stdout.write(self._coverage(check))
 
