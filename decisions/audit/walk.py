@@ -22,7 +22,8 @@ from django.db import connections
 
 from decisions.audit.record import LEGACY_CHAIN
 
-_DETAILS = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False}
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_decode = json.JSONDecoder().decode
 
 # Column order of the rows a walk reads (the times as ISO 8601 text, UTC, microseconds).
 _SELECT = (
@@ -47,8 +48,8 @@ def _details(value: Any) -> str:
     if isinstance(value, str):
         if value == "{}":
             return value
-        value = json.loads(value)
-    return json.dumps(value, **_DETAILS)
+        value = _decode(value)
+    return _encode(value)
 
 
 def canonical_row(row: tuple[Any, ...], chain: str) -> bytes:
@@ -101,14 +102,51 @@ class ChainWalk:
     problem: str = ""
 
 
+def _pg_parts(key: str) -> str:
+    """SQL that builds an event's canonical text around its details, JSON-escaped by the
+    database (to_json escapes strings as json.dumps(ensure_ascii=False) does; a test checks)."""
+    chained = key != LEGACY_CHAIN
+
+    def text(column: str) -> str:
+        return f"',\"{column}\":' || to_json({column})::text"
+
+    def number(column: str, name: str | None = None) -> str:
+        return f"',\"{name or column}\":' || COALESCE({column}::text, 'null')"
+
+    head = [
+        "'{\"action\":' || to_json(action)::text",
+        number("actor_id", "actor"),
+        text("actor_email"),
+        *([text("chain")] if chained else []),
+        f"',\"created_at\":\"' || {_PG_TIME} || '\",\"details\":'",
+    ]
+    tail = [
+        "',\"ip_address\":' || COALESCE(to_json(ip_address)::text, 'null')",
+        text("object_id"),
+        text("object_kind"),
+        number("organisation_id", "organisation"),
+        *([number("position")] if chained else []),
+        text("previous_hash"),
+        text("reference"),
+        text("request_id"),
+        text("role"),
+        number("sequence"),
+        text("user_agent"),
+        "'}'",
+    ]
+    return f"{' || '.join(head)}, details::text, {' || '.join(tail)}"
+
+
 def _rows(key: str, head: Head | None, using: str, chunk_size: int) -> Iterable[tuple]:
+    """(sequence, time, previous hash, hash, position, text before the details, the details
+    as JSON text or None when already in the text, text after them), in chain order."""
     connection = connections[using]
     postgres = connection.vendor == "postgresql"
-    columns = _SELECT.format(
-        time=_PG_TIME if postgres else "created_at",
-        details="details::text" if postgres else "details",
-    )
     order = "sequence" if key == LEGACY_CHAIN else "position"
+    if postgres:
+        columns = f"sequence, {_PG_TIME}, previous_hash, hash, position, {_pg_parts(key)}"
+    else:
+        columns = _SELECT.format(time="created_at", details="details")
     sql = f"SELECT {columns} FROM decisions_auditevent WHERE chain = %s"  # noqa: S608
     params: list[Any] = [key]
     if head is not None:
@@ -123,9 +161,11 @@ def _rows(key: str, head: Head | None, using: str, chunk_size: int) -> Iterable[
         while batch := cursor.fetchmany(chunk_size):
             if postgres:
                 yield from batch
-            else:
-                for row in batch:
-                    yield (row[0], _sqlite_time(row[1]), *row[2:])
+                continue
+            for raw in batch:
+                row = (raw[0], _sqlite_time(raw[1]), *raw[2:])
+                text = canonical_row(row, key).decode()
+                yield (row[0], row[1], row[14], row[15], row[16], text, None, "")
     finally:
         cursor.close()
 
@@ -141,7 +181,6 @@ def walk(  # noqa: C901 - one loop, one check per kind of damage, in the order t
     *,
     using: str = "default",
     chunk_size: int = 5000,
-    rows: Iterable[tuple] | None = None,
 ) -> ChainWalk:
     """Walk chain `key` up to its head (all of it when the head row is missing)."""
     legacy = key == LEGACY_CHAIN
@@ -150,10 +189,10 @@ def walk(  # noqa: C901 - one loop, one check per kind of damage, in the order t
     previous_sequence: int | None = None
     newest_sequence, newest_hash = 0, ""
     sha256 = hashlib.sha256
-    for row in rows if rows is not None else _rows(key, head, using, chunk_size):
-        sequence, created = row[0], row[1]
-        position = sequence if legacy else row[16]
-        stored_hash = row[15]
+    for sequence, created, previous_hash, stored_hash, position_, before, details, after in _rows(
+        key, head, using, chunk_size
+    ):
+        position = sequence if legacy else position_
         problem = ""
         broken = sequence
         if position != expected:
@@ -165,14 +204,19 @@ def walk(  # noqa: C901 - one loop, one check per kind of damage, in the order t
                     f"gap: event {expected} of chain {key} is missing (the next event is "
                     f"#{sequence}, event {position} of the chain)"
                 )
-        elif row[14] != previous:
+        elif previous_hash != previous:
             before = (
                 f"the genesis of chain {key}"
                 if previous_sequence is None
                 else f"the hash of event #{previous_sequence}"
             )
             problem = f"wrong predecessor: its previous hash does not match {before}"
-        elif sha256(canonical_row(row, key)).hexdigest() != stored_hash:
+        elif (
+            sha256(
+                (before if details is None else f"{before}{_details(details)}{after}").encode()
+            ).hexdigest()
+            != stored_hash
+        ):
             problem = "hash mismatch: its contents are not what was written"
         elif created < previous_time:
             problem = f"out of order: its time is earlier than event #{previous_sequence}'s"
