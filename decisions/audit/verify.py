@@ -124,8 +124,7 @@ def _walk_all(
         # Inside a transaction, PostgreSQL streams each chain through a server-side cursor.
         with transaction.atomic(using=using):
             return [
-                walk(k, heads.get(k), genesis(k), using=using, chunk_size=chunk_size)
-                for k in keys
+                walk(k, heads.get(k), genesis(k), using=using, chunk_size=chunk_size) for k in keys
             ]
     # Forked processes must not share this one's connection: close it; each opens its own.
     connections.close_all()

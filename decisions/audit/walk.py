@@ -118,7 +118,7 @@ def _pg_parts(key: str) -> str:
         number("actor_id", "actor"),
         text("actor_email"),
         *([text("chain")] if chained else []),
-        f"',\"created_at\":\"' || {_PG_TIME} || '\",\"details\":'",
+        f'\',"created_at":"\' || {_PG_TIME} || \'","details":\'',
     ]
     tail = [
         "',\"ip_address\":' || COALESCE(to_json(ip_address)::text, 'null')",

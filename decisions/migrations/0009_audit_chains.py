@@ -89,7 +89,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="auditevent",
             constraint=models.CheckConstraint(
-                condition=models.Q(("position__isnull", False), ("chain", "legacy"), _connector="OR"),
+                condition=models.Q(
+                    ("position__isnull", False), ("chain", "legacy"), _connector="OR"
+                ),
                 name="audit_chained_has_position",
             ),
         ),
