@@ -44,7 +44,6 @@ run test e2e bench: export DEBUG ?= true
 run: export ISG_MFA_REQUIRED ?= false
 
 .PHONY: help venv install lock sysdeps chromium run test e2e bench lint clean distclean
-.PHONY: bench-audit
 
 help: ## List the targets
 	@echo "ISG make targets:"
@@ -157,6 +156,7 @@ bench: sysdeps install ## Benchmarks: bench/run.py
 
 # Audit chains (issue 13): 32 writers over 8 organisations and in one, verify_audit over 1M
 # events; a fresh PostgreSQL database on 127.0.0.1 (BENCH_PG), about 3 minutes.
+.PHONY: bench-audit
 bench-audit: sysdeps install ## Audit chain benchmark: bench/audit_writers.py (PostgreSQL)
 	$(BIN)/python bench/audit_writers.py
 

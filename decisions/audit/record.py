@@ -8,10 +8,10 @@ head row (decisions.models.AuditChain): an append updates it, and the row lock (
 the write lock (SQLite) is held until the writer's transaction ends, so positions in a chain
 have no gaps and the chain cannot fork.
 
-The lock is taken as late as possible: everything about the event is prepared first, then one
-statement advances the head (and checks nothing lies past it, and takes the global sequence
-number), and one more writes the event and the head's new hash. Services call `record_event`
-last in their transactions, so the lock is held for those two statements and the commit.
+The lock is taken as late as possible: everything about the event is prepared first, then on
+PostgreSQL one statement locks the head, checks nothing lies past it, draws the global sequence
+number, hashes and inserts the event and moves the head on. Services call `record_event` last
+in their transactions, so the lock is held for that statement and the commit.
 
 Each event stores the SHA-256 of its canonical serialisation, which includes its chain, its
 position and the previous event's hash in the chain; its time is never earlier than that
@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # json.dumps' own, ensure_ascii=False
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -211,46 +212,110 @@ def _create_head(key: str, using: str) -> None:
     AuditChain.objects.using(using).bulk_create([genesis], ignore_conflicts=True)
 
 
-# PostgreSQL: one statement takes the head's row lock, moves it on, checks nothing lies past
-# it (a forged row) and takes the global sequence number; a second writes the event and the
-# head's new hash. The head row's old position is what the NOT EXISTS compares against.
-_ADVANCE = (
-    "UPDATE decisions_auditchain SET position = position + 1 WHERE key = %s AND NOT EXISTS ("
-    "SELECT 1 FROM decisions_auditevent e WHERE e.chain = %s "
-    "AND e.position > decisions_auditchain.position) "
-    "RETURNING position, hash, created_at, nextval('decisions_auditevent_sequence_seq')"
+# PostgreSQL: one statement locks the chain's head row (FOR UPDATE), checks nothing lies past
+# it (a forged row), draws the global sequence number, hashes the event, inserts it and moves
+# the head on. The lock is held for that statement and the commit only. The database hashes
+# the canonical text that Python prepared around the four values it fills in (time, position,
+# previous hash, sequence number): the very bytes `canonical` gives (tests compare the stored
+# hash with event_hash of the stored row).
+_STORED = (
+    "actor_id",
+    "actor_email",
+    "organisation_id",
+    "role",
+    "action",
+    "object_kind",
+    "object_id",
+    "reference",
+    "ip_address",
+    "user_agent",
+    "request_id",
 )
-_COLUMNS = (*HASHED_FIELDS, "hash", *CHAIN_FIELDS)
-_INSERT = (
-    f"WITH e AS (INSERT INTO decisions_auditevent ({', '.join(_COLUMNS)}) VALUES ("  # noqa: S608
-    + ", ".join("%s::jsonb" if c == "details" else "%s" for c in _COLUMNS)
-    + ") RETURNING id) "
-    "UPDATE decisions_auditchain SET hash = %s, created_at = %s WHERE key = %s "
-    "RETURNING (SELECT id FROM e)"
+_APPEND = """
+WITH head AS (
+    SELECT position, hash, created_at FROM decisions_auditchain WHERE key = %(key)s FOR UPDATE
+), v AS (
+    SELECT nextval('decisions_auditevent_sequence_seq') AS sequence,
+           head.position + 1 AS position, head.hash AS previous_hash,
+           GREATEST(head.created_at, %(now)s) AS created_at
+    FROM head
+    WHERE NOT EXISTS (
+        SELECT 1 FROM decisions_auditevent e
+        WHERE e.chain = %(key)s AND e.position > head.position
+    )
+), h AS (
+    SELECT v.*, encode(sha256(convert_to(
+        %(a)s || to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+        || %(b)s || v.position::text || %(c)s || v.previous_hash || %(d)s
+        || v.sequence::text || %(e)s, 'UTF8')), 'hex') AS hash
+    FROM v
+), ins AS (
+    INSERT INTO decisions_auditevent (
+        sequence, created_at, previous_hash, hash, chain, position, actor_id, actor_email,
+        organisation_id, role, action, object_kind, object_id, reference, ip_address,
+        user_agent, request_id, details
+    )
+    SELECT h.sequence, h.created_at, h.previous_hash, h.hash, %(key)s, h.position,
+           %(actor_id)s, %(actor_email)s, %(organisation_id)s, %(role)s, %(action)s,
+           %(object_kind)s, %(object_id)s, %(reference)s, %(ip_address)s, %(user_agent)s,
+           %(request_id)s, %(details)s::jsonb
+    FROM h
+    RETURNING id
+), upd AS (
+    UPDATE decisions_auditchain
+    SET position = h.position, hash = h.hash, created_at = h.created_at
+    FROM h WHERE key = %(key)s
 )
+SELECT h.sequence, h.position, h.previous_hash, h.created_at, h.hash, (SELECT id FROM ins)
+FROM h
+"""
+
+
+def _canonical_parts(event: AuditEvent) -> dict[str, str]:
+    """The event's canonical text around its time, position, previous hash and sequence."""
+    s = encode_basestring
+
+    def n(value: int | None) -> str:
+        return "null" if value is None else str(value)
+
+    details = json.dumps(event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    ip = "null" if event.ip_address is None else s(event.ip_address)
+    return {
+        "a": f'{{"action":{s(event.action)},"actor":{n(event.actor_id)},'
+        f'"actor_email":{s(event.actor_email)},"chain":{s(event.chain)},"created_at":"',
+        "b": f'","details":{details},"ip_address":{ip},"object_id":{s(event.object_id)},'
+        f'"object_kind":{s(event.object_kind)},"organisation":{n(event.organisation_id)},'
+        '"position":',
+        "c": ',"previous_hash":"',
+        "d": f'","reference":{s(event.reference)},"request_id":{s(event.request_id)},'
+        f'"role":{s(event.role)},"sequence":',
+        "e": f',"user_agent":{s(event.user_agent)}}}',
+    }
 
 
 def _append_postgresql(event: AuditEvent, using: str) -> AuditChainBroken | None:
     key = event.chain
+    params = {
+        **_canonical_parts(event),
+        **{name: getattr(event, name) for name in _STORED},
+        "details": json.dumps(event.details),
+        "key": key,
+        "now": event.created_at,
+    }
     with connections[using].cursor() as cursor:
-        cursor.execute(_ADVANCE, [key, key])
+        cursor.execute(_APPEND, params)
         row = cursor.fetchone()
         if row is None:
             if AuditChain.objects.using(using).filter(key=key).exists():
                 return _broken_past_head(key, using)
             _create_head(key, using)
-            cursor.execute(_ADVANCE, [key, key])
+            cursor.execute(_APPEND, params)
             row = cursor.fetchone()
             if row is None:
                 return _broken_past_head(key, using)
-        event.position, event.previous_hash, head_time, event.sequence = row
-        # Never before the previous event of the chain (a clock stepped back).
-        event.created_at = max(event.created_at, head_time) if head_time else event.created_at
-        event.hash = event_hash(event)
-        values = [getattr(event, c) for c in _COLUMNS]
-        values[_COLUMNS.index("details")] = json.dumps(event.details)
-        cursor.execute(_INSERT, [*values, event.hash, event.created_at, key])
-        event.pk = cursor.fetchone()[0]
+    event.sequence, event.position, event.previous_hash, event.created_at, event.hash, event.pk = (
+        row
+    )
     event._state.adding, event._state.db = False, using
     return None
 
