@@ -11,6 +11,8 @@ PostgreSQL's concern: SQLite serialises every writer anyway), migrates it, then:
   2. The same 32 writers in one organisation (one chain). Goal: >= 500 events/s.
   After each, forks and gaps are counted in SQL (two events of a chain with one predecessor;
   positions missing from a chain), and verify_chain must pass: goal 0, 0 and intact.
+  Then one writer alone: one chain's ceiling here (its head is locked until the commit is
+  flushed, so a chain commits at most once per WAL flush).
   3. BENCH_AUDIT_EVENTS (default 1,000,000) events written straight into the table with COPY,
      in 9 chains (8 organisations and the platform), hashed with the app's canonical form; then
      `verify_chain` over all of them, on one core and on every core. Goal: >= 150,000 events/s.
@@ -187,6 +189,22 @@ def run_writers(label: str, spread: bool, goal_rate: float, goal_p95: float | No
     )
 
 
+def ceiling() -> None:
+    """One writer alone, one append after another: the rate one chain cannot exceed here.
+
+    The head's row lock is held until the commit is flushed to disk (it must be: the next
+    append links to this one), so a chain commits at most once per WAL flush, whatever the
+    number of writers; organisations' chains flush together (group commit).
+    """
+    pairs = setup_writers(False)[:1]
+    times, elapsed = timed(pairs, floor=False)
+    print(
+        f"one writer alone in one chain: {len(times) / elapsed:,.0f} events/s, p50 "
+        f"{times[len(times) // 2] * 1000:.1f} ms per transaction (commit included): the "
+        "ceiling of one chain on this machine's disk"
+    )
+
+
 COLUMNS = (
     "sequence, created_at, actor_id, actor_email, organisation_id, role, action, object_kind, "
     "object_id, reference, ip_address, user_agent, request_id, details, previous_hash, hash, "
@@ -302,6 +320,7 @@ def main() -> None:
         )
         run_writers(f"{WRITERS} writers over {ORGANISATIONS} organisations", True, 1000, 0.100)
         run_writers(f"{WRITERS} writers in one organisation", False, 500, None)
+        ceiling()
         if EVENTS:
             run_verify()
     finally:
