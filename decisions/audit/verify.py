@@ -180,17 +180,19 @@ def _checkpoints_to_check(path: Path | None) -> Path | None:
 
 
 def verify_chain(
-    *, chunk_size: int = 5000, checkpoints: Path | None = None, workers: int | None = None
+    *, chunk_size: int = 5000, checkpoints: Path | None = None, workers: int | None = 1
 ) -> ChainCheck:
     """Walk every chain up to its head, in position order, in constant memory.
 
-    Chains are walked in parallel processes (`workers`, else one per core) when the log is
-    large, on PostgreSQL, outside a transaction. With every chain intact, also look past the
-    heads, at the checkpoints (`checkpoints`, else the configured file when there is one) and
-    at every decision record.
+    `workers=None` walks chains in parallel processes, one per core, when the log is large
+    (on PostgreSQL, outside a transaction); `manage.py verify_audit` does. The default walks
+    them in this process: a web request or a task worker is never forked. With every chain
+    intact, also look past the heads, at the checkpoints (`checkpoints`, else the configured
+    file when there is one) and at every decision record.
     """
     checkpoints = _checkpoints_to_check(checkpoints)
-    using = router.db_for_read(AuditEvent)
+    # The primary, even with a standby for reads: a lagging copy proves nothing about the log.
+    using = router.db_for_write(AuditEvent)
     # Events appended while the walk runs come after the heads read here and are left for the
     # next check: a head and its events commit together, so every event up to a head exists.
     heads = {
@@ -227,12 +229,12 @@ def audit_verify(*, user: User | None, checkpoints: Path | None = None) -> Audit
 
 
 def audit_verify_and_keep(
-    *, user: User | None, checkpoints: Path | None = None
+    *, user: User | None, checkpoints: Path | None = None, workers: int | None = 1
 ) -> tuple[AuditVerification, ChainCheck]:
     """audit_verify, also returning the full check (what `verify_audit` prints)."""
     started_at = timezone.now()
     clock = time.perf_counter()
-    check = verify_chain(checkpoints=checkpoints)
+    check = verify_chain(checkpoints=checkpoints, workers=workers)
     duration_ms = round((time.perf_counter() - clock) * 1000)
     with transaction.atomic():
         result = AuditVerification.objects.create(
