@@ -34,7 +34,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
@@ -321,25 +321,35 @@ def _append_postgresql(event: AuditEvent, using: str) -> AuditChainBroken | None
 
 
 def _append_orm(event: AuditEvent, using: str) -> AuditChainBroken | None:
-    """Other databases (SQLite, which serialises writers with its write lock anyway)."""
+    """Other databases (SQLite, which serialises writers with its single write lock)."""
     key = event.chain
-    heads = AuditChain.objects.using(using)
-    head = heads.filter(key=key).first()
-    if head is None:
+    place = (
+        AuditChain.objects.using(using)
+        .filter(key=key)
+        .annotate(
+            newest=Subquery(
+                AuditEvent.objects.using(using).order_by("-sequence").values("sequence")[:1]
+            ),
+            forged=Exists(
+                AuditEvent.objects.using(using).filter(chain=key, position__gt=OuterRef("position"))
+            ),
+        )
+        .first()
+    )
+    if place is None:
         _create_head(key, using)
-        head = heads.get(key=key)
-    if AuditEvent.objects.using(using).filter(chain=key, position__gt=head.position).exists():
+        return _append_orm(event, using)
+    if place.forged:
         return _broken_past_head(key, using)
-    heads.filter(key=key).update(position=F("position") + 1)
-    head = heads.get(key=key)
-    latest = AuditEvent.objects.using(using).order_by("-sequence").values_list("sequence")
-    event.sequence = (latest.first() or (0,))[0] + 1
-    event.position, event.previous_hash = head.position, head.hash
-    if head.created_at:
-        event.created_at = max(event.created_at, head.created_at)
+    event.sequence = (place.newest or 0) + 1
+    event.position, event.previous_hash = place.position + 1, place.hash
+    if place.created_at:
+        event.created_at = max(event.created_at, place.created_at)
     event.hash = event_hash(event)
     event.save(using=using)
-    heads.filter(key=key).update(hash=event.hash, created_at=event.created_at)
+    AuditChain.objects.using(using).filter(key=key).update(
+        position=event.position, hash=event.hash, created_at=event.created_at
+    )
     return None
 
 
