@@ -45,8 +45,6 @@ from decisions.models import AuditChain, AuditEvent, Organisation, User
 GENESIS_HASH = "0" * 64
 LEGACY_CHAIN = "legacy"
 PLATFORM_CHAIN = "platform"
-# The PostgreSQL sequence that numbers events (migration 0009).
-SEQUENCE_NAME = "decisions_auditevent_sequence_seq"
 
 # The columns that are hashed, in the order `verify_chain` reads them.
 HASHED_FIELDS = (
@@ -191,12 +189,6 @@ def _broken_past_head(key: str, using: str) -> AuditChainBroken:
         f"position {head.position}): nothing can be recorded until they are explained; "
         "run manage.py verify_audit"
     )
-
-
-def legacy_head_hash(using: str = "default") -> str:
-    """The hash every chain's genesis commits to: the legacy chain's head, if there is one."""
-    legacy = AuditChain.objects.using(using).filter(key=LEGACY_CHAIN).values_list("hash", flat=True)
-    return legacy.first() or GENESIS_HASH
 
 
 def _create_head(key: str, using: str) -> None:
@@ -395,10 +387,10 @@ def record_event(
         chain=chain_key(organisation_id),
     )
     using = router.db_for_write(AuditEvent)
-    # No savepoint (two more statements while the lock is held): nothing is written before the
-    # checks that can refuse the append, which is then raised outside the block, leaving the
-    # caller's transaction usable; any later failure fails the caller's transaction, as it
-    # must (the change would have no event).
+    # No savepoint (its RELEASE would be one more statement while the lock is held): nothing is
+    # written before the checks that can refuse the append, which is then raised outside the
+    # block, leaving the caller's transaction usable; any later failure fails the caller's
+    # transaction, as it must (the change would have no event).
     with transaction.atomic(using=using, savepoint=False):
         if connections[using].vendor == "postgresql":
             refused = _append_postgresql(event, using)
