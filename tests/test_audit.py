@@ -22,9 +22,9 @@ from decisions.audit import (
     record_event,
     verify_chain,
 )
-from decisions.audit.record import GENESIS_HASH, event_hash
+from decisions.audit.record import GENESIS_HASH, chain_genesis, event_hash
 from decisions.guidance.store import pack_load_files
-from decisions.models import AuditChainHead, AuditEvent, Organisation, Role
+from decisions.models import AuditChain, AuditEvent, Organisation, Role
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, answered_decision
 
@@ -36,8 +36,11 @@ def events(action: str) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
 
 
-def chain() -> list[AuditEvent]:
-    return list(AuditEvent.objects.order_by("sequence"))
+def chain(key: str | None = None) -> list[AuditEvent]:
+    """The events of one chain in position order (all events by sequence without a key)."""
+    if key is None:
+        return list(AuditEvent.objects.order_by("sequence"))
+    return list(AuditEvent.objects.filter(chain=key).order_by("position"))
 
 
 @pytest.fixture(autouse=True)
@@ -63,17 +66,37 @@ def request_meta():
 
 
 @pytest.mark.django_db
-def test_events_are_numbered_one_by_one_without_gaps(practitioner):
+def test_events_are_numbered_one_by_one_without_gaps_in_their_chain(practitioner):
     answered_decision(practitioner, "can_share", submit=True)
-    sequences = [e.sequence for e in chain()]
-    assert sequences == list(range(1, len(sequences) + 1))
+    events_ = chain(f"org-{practitioner.organisation_id}")
+    assert [e.position for e in events_] == list(range(1, len(events_) + 1))
+    sequences = [e.sequence for e in events_]
+    assert sequences == sorted(set(sequences))  # global numbers: unique and increasing
 
 
 @pytest.mark.django_db
-def test_each_event_stores_the_hash_of_the_one_before(practitioner):
+def test_each_event_stores_the_hash_of_the_one_before_in_its_chain(practitioner):
     answered_decision(practitioner, "can_share")
-    hashes = [GENESIS_HASH] + [e.hash for e in chain()]
-    assert [e.previous_hash for e in chain()] == hashes[:-1]
+    key = f"org-{practitioner.organisation_id}"
+    hashes = [chain_genesis(key, GENESIS_HASH)] + [e.hash for e in chain(key)]
+    assert [e.previous_hash for e in chain(key)] == hashes[:-1]
+
+
+@pytest.mark.django_db
+def test_each_organisation_and_the_platform_have_chains_of_their_own(practitioner, outsider):
+    mine = record_event("test.mine", actor=practitioner)
+    theirs = record_event("test.theirs", actor=outsider)
+    platform = record_event("test.platform", actor=None, actor_email="system")
+    assert (mine.chain, theirs.chain, platform.chain) == (
+        f"org-{practitioner.organisation_id}",
+        f"org-{outsider.organisation_id}",
+        "platform",
+    )
+    assert (mine.position, theirs.position) == (1, 1)
+    assert platform.position == AuditEvent.objects.filter(chain="platform").count()
+    assert mine.sequence < theirs.sequence < platform.sequence
+    assert mine.previous_hash == chain_genesis(mine.chain, GENESIS_HASH)
+    assert verify_chain().ok
 
 
 @pytest.mark.django_db
@@ -116,8 +139,12 @@ def test_nul_characters_are_removed_so_the_database_accepts_the_event(practition
 @pytest.mark.django_db
 def test_the_chain_head_follows_the_newest_event(practitioner):
     event = record_event("test.head", actor=practitioner)
-    head = AuditChainHead.objects.get()
-    assert (head.sequence, head.hash) == (event.sequence, event.hash)
+    head = AuditChain.objects.get(key=event.chain)
+    assert (head.position, head.hash, head.created_at) == (
+        event.position,
+        event.hash,
+        event.created_at,
+    )
 
 
 @pytest.mark.django_db
@@ -137,7 +164,8 @@ def test_a_change_that_rolls_back_leaves_no_event_and_no_gap(practitioner):
         raise RuntimeError("crash after the change and its event")
     assert not events("decision.started")
     assert verify_chain().ok
-    assert record_event("test.next", actor=practitioner).sequence == len(chain())
+    key = f"org-{practitioner.organisation_id}"
+    assert record_event("test.next", actor=practitioner).position == len(chain(key))
 
 
 # ---- the database refuses changes ----------------------------------------------------------
@@ -204,16 +232,37 @@ def test_the_database_refuses_to_truncate_the_audit_table(practitioner):
 def test_a_row_forged_past_the_chain_head_stops_writes_with_an_explanation(practitioner):
     head = record_event("test.before", actor=practitioner)
     forged = AuditEvent(
-        sequence=head.sequence + 1,
+        sequence=head.sequence + 1000,
         created_at=head.created_at,
         action="test.forged",
         previous_hash=head.hash,
         hash="f" * 64,
+        chain=head.chain,
+        position=head.position + 1,
     )
     forged.save()
     with pytest.raises(AuditChainBroken, match="rows past its head.*verify_audit"):
         record_event("test.after", actor=practitioner)
-    assert AuditChainHead.objects.get().sequence == head.sequence  # the failed write left none
+    # The failed write left none.
+    assert AuditChain.objects.get(key=head.chain).position == head.position
+    assert not AuditEvent.objects.filter(action="test.after").exists()
+    # Another organisation's chain is not held up by it.
+    elsewhere = record_event("test.elsewhere", actor=None, actor_email="system")
+    assert elsewhere.position == AuditEvent.objects.filter(chain=elsewhere.chain).count()
+
+
+@pytest.mark.django_db
+def test_an_event_without_a_place_in_its_chain_is_refused_by_the_database(practitioner):
+    head = record_event("test.before", actor=practitioner)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent(
+            sequence=head.sequence + 1000,
+            created_at=head.created_at,
+            action="test.forged",
+            previous_hash=head.hash,
+            hash="e" * 64,
+            chain=head.chain,
+        ).save()
     assert not AuditEvent.objects.filter(action="test.after").exists()
 
 
@@ -257,7 +306,7 @@ def test_concurrent_writers_leave_a_chain_without_gaps_or_forks(settings):
     org = OrganisationFactory(name="Concurrency Agency")
     users = [UserFactory(organisation=org, role=Role.PRACTITIONER) for _ in range(THREADS)]
     decisions = [services.decision_start(user=user) for user in users]
-    before = AuditEvent.objects.count()
+    before = AuditEvent.objects.filter(chain=f"org-{org.pk}").count()
     failures: list[str] = []
     threads = [
         threading.Thread(target=_audited_writes, args=(d, u, failures))
@@ -268,9 +317,11 @@ def test_concurrent_writers_leave_a_chain_without_gaps_or_forks(settings):
     for thread in threads:
         thread.join()
     assert failures == []
-    all_events = chain()
+    all_events = chain(f"org-{org.pk}")
     assert len(all_events) == before + THREADS * WRITES
-    assert [e.sequence for e in all_events] == list(range(1, len(all_events) + 1))
+    assert [e.position for e in all_events] == list(range(1, len(all_events) + 1))
+    sequences = [e.sequence for e in all_events]
+    assert sequences == sorted(set(sequences))  # the global number follows the chain's order
     assert len({e.previous_hash for e in all_events}) == len(all_events)  # no fork
     assert verify_chain().ok
 

@@ -15,9 +15,9 @@ from django.db import connection
 
 from decisions.audit import audit_verify, record_event, verify_chain
 from decisions.audit.checkpoints import FILE_NAME
-from decisions.audit.record import GENESIS_HASH, event_hash
+from decisions.audit.record import event_hash
 from decisions.audit.tasks import audit_checkpoint_task
-from decisions.models import AuditChainHead, AuditEvent
+from decisions.models import AuditChain, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +59,15 @@ def tamper(sql: str, params: list) -> None:
         cursor.execute(sql, params)
 
 
-def rewrite_from(sequence: int, action: str = "test.rewritten") -> None:
-    """Change every event from `sequence` on and recompute every hash: the chain stays intact."""
-    previous = AuditEvent.objects.get(sequence=sequence - 1).hash if sequence > 1 else None
-    for event in AuditEvent.objects.filter(sequence__gte=sequence).order_by("sequence"):
-        event.previous_hash = previous or GENESIS_HASH
-        if event.sequence == sequence:
+def rewrite_from(position: int, action: str = "test.rewritten") -> None:
+    """Change the test events' chain from `position` on and recompute every hash: the chain
+    stays intact."""
+    key = AuditEvent.objects.filter(action="test.event").first().chain
+    chain = AuditEvent.objects.filter(chain=key)
+    previous = chain.get(position=position - 1).hash
+    for event in chain.filter(position__gte=position).order_by("position"):
+        event.previous_hash = previous
+        if event.position == position:
             event.action = action
         event.hash = event_hash(event)
         tamper(
@@ -73,7 +76,7 @@ def rewrite_from(sequence: int, action: str = "test.rewritten") -> None:
             [event.action, event.previous_hash, event.hash, event.pk],
         )
         previous = event.hash
-    AuditChainHead.objects.filter(id=1).update(hash=previous)
+    AuditChain.objects.filter(key=key).update(hash=previous)
 
 
 # ---- taking checkpoints ------------------------------------------------------------------
@@ -83,6 +86,7 @@ def test_a_checkpoint_is_one_signed_line_naming_the_head(keyed, events):
     assert f"Checkpoint of event #{events[-1].sequence}" in checkpoint()
     [line] = lines(keyed)
     assert (line["sequence"], line["hash"]) == (events[-1].sequence, events[-1].hash)
+    assert line["heads"][events[-1].chain] == [6, events[-1].hash]
     assert len(line["signature"]) == 64 and line["created_at"].endswith("+00:00")
 
 
@@ -121,8 +125,9 @@ def test_a_checkpoint_kept_nowhere_is_refused(settings, keyed, events):
 
 
 def test_a_broken_log_is_not_checkpointed(keyed, events):
-    tamper("UPDATE decisions_auditevent SET role = 'admin' WHERE sequence = 2", [])
-    with pytest.raises(CommandError, match="broken at event #2"):
+    second = events[1].sequence
+    tamper("UPDATE decisions_auditevent SET role = 'admin' WHERE sequence = %s", [second])
+    with pytest.raises(CommandError, match=f"broken at event #{second}"):
         checkpoint()
     assert not keyed.exists()
 
@@ -170,10 +175,9 @@ def test_a_cut_tail_with_the_head_moved_back_is_caught(keyed, events):
     checkpoint()
     fourth = events[3]
     tamper("DELETE FROM decisions_auditevent WHERE sequence > %s", [fourth.sequence])
-    AuditChainHead.objects.filter(id=1).update(sequence=fourth.sequence, hash=fourth.hash)
+    AuditChain.objects.filter(key=fourth.chain).update(position=fourth.position, hash=fourth.hash)
     message = verify_fails(keyed)
-    assert f"BROKEN at event #{fourth.sequence + 1}" in message
-    assert f"events #{fourth.sequence + 1} to #{events[-1].sequence} are missing" in message
+    assert f"events 5 to 6 of chain {fourth.chain} are missing" in message
     assert "cut short" in message
 
 

@@ -19,7 +19,7 @@ from decisions.audit import audit_verify, record_event, verify_chain
 from decisions.management.commands.db_roles import evidence_tables, privilege_problems
 from decisions.models import (
     Approval,
-    AuditChainHead,
+    AuditChain,
     AuditEvent,
     AuditVerification,
     DecisionRecord,
@@ -56,7 +56,7 @@ def test_the_app_role_keeps_only_select_and_insert_on_evidence():
 
 
 def test_the_chain_head_alone_keeps_update():
-    assert 'REVOKE DELETE ON TABLE "decisions_auditchainhead" FROM "isg_app";' in script()
+    assert 'REVOKE DELETE ON TABLE "decisions_auditchain" FROM "isg_app";' in script()
 
 
 def test_tables_the_owner_creates_later_get_the_working_grants():
@@ -234,10 +234,12 @@ def test_the_app_runs_its_services_as_the_app_role(roles):
 
 @postgres_only
 @pytest.mark.django_db
-def test_the_app_role_may_move_the_chain_head(roles):
+def test_the_app_role_may_start_and_move_a_chain_head(roles):
     with as_app(roles):
-        moved = AuditChainHead.objects.filter(id=1).update(created_at=F("created_at"))
-    assert moved == 1
+        org = OrganisationFactory(name="New Chain Agency")
+        event = record_event("test.first", actor=None, actor_email="system", organisation=org)
+        moved = AuditChain.objects.filter(key=event.chain).update(created_at=F("created_at"))
+    assert (event.position, moved) == (1, 1)
 
 
 @postgres_only

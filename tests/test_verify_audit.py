@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from decisions.audit import AuditAction, record_event, verify_chain
 from decisions.audit.record import event_hash
-from decisions.models import AuditChainHead, AuditEvent, AuditVerification, DecisionRecord
+from decisions.models import AuditChain, AuditEvent, AuditVerification, DecisionRecord
 from tests.conftest import client_for
 from tests.factories import answered_decision
 
@@ -47,9 +47,12 @@ def verify_fails() -> str:
 
 def test_an_intact_chain_verifies(five_events):
     out = StringIO()
+    events, chains = AuditEvent.objects.count(), AuditChain.objects.count()
     call_command("verify_audit", stdout=out)
     last = five_events[-1].sequence
-    assert f"Audit log intact: {last} events, #1 to #{last}" in out.getvalue()
+    assert f"Audit log intact: {events} events in {chains} chain(s), up to #{last}." in (
+        out.getvalue()
+    )
 
 
 def test_an_altered_event_is_named_with_a_hash_mismatch(five_events):
@@ -61,11 +64,11 @@ def test_an_altered_event_is_named_with_a_hash_mismatch(five_events):
 
 
 def test_a_deleted_event_is_named_as_a_gap(five_events):
-    third = five_events[2].sequence
-    tamper("DELETE FROM decisions_auditevent WHERE sequence = %s", [third])
+    third, fourth = five_events[2], five_events[3]
+    tamper("DELETE FROM decisions_auditevent WHERE sequence = %s", [third.sequence])
     message = verify_fails()
-    assert f"BROKEN at event #{third}" in message
-    assert f"gap: event #{third} is missing" in message
+    assert f"BROKEN at event #{fourth.sequence}" in message
+    assert f"gap: event 3 of chain {third.chain} is missing" in message
 
 
 def test_an_event_chained_to_the_wrong_predecessor_is_named(five_events):
@@ -105,10 +108,10 @@ def test_an_event_moved_back_in_time_is_named_as_out_of_order(five_events):
 
 
 def test_removing_the_newest_events_is_noticed(five_events):
-    last = five_events[-1].sequence
-    tamper("DELETE FROM decisions_auditevent WHERE sequence = %s", [last])
+    last = five_events[-1]
+    tamper("DELETE FROM decisions_auditevent WHERE sequence = %s", [last.sequence])
     message = verify_fails()
-    assert f"BROKEN at event #{last}" in message
+    assert f"events 5 of chain {last.chain} to 5 of chain {last.chain} are missing" in message
     assert "cut short" in message
 
 
@@ -125,7 +128,8 @@ def test_the_result_is_kept_for_the_leads_audit_page(five_events):
     call_command("verify_audit", stdout=StringIO())
     result = AuditVerification.objects.get()
     last = five_events[-1].sequence
-    assert (result.ok, result.checked, result.last_sequence) == (True, last, last)
+    checked = AuditEvent.objects.count() - 1  # not its own event
+    assert (result.ok, result.checked, result.last_sequence) == (True, checked, last)
 
 
 def test_running_the_check_is_itself_an_audit_event(five_events):
@@ -136,14 +140,15 @@ def test_running_the_check_is_itself_an_audit_event(five_events):
 
 
 def test_a_check_only_run_stores_nothing(five_events):
+    before = AuditEvent.objects.count()
     call_command("verify_audit", "--no-record", stdout=StringIO())
     assert not AuditVerification.objects.exists()
-    assert AuditEvent.objects.count() == five_events[-1].sequence
+    assert AuditEvent.objects.count() == before
 
 
 def test_the_walk_reads_the_log_in_chunks(five_events):
     check = verify_chain(chunk_size=2)
-    assert (check.ok, check.checked) == (True, five_events[-1].sequence)
+    assert (check.ok, check.checked) == (True, AuditEvent.objects.count())
 
 
 # ---- rows past the chain head --------------------------------------------------------------
@@ -157,6 +162,8 @@ def forge_event(sequence: int, after: AuditEvent) -> None:
         action="test.forged",
         previous_hash=after.hash,
         hash=f"{sequence:064x}",
+        chain=after.chain,
+        position=after.position + sequence - after.sequence,
     ).save()
 
 
@@ -185,7 +192,7 @@ def test_a_row_forged_far_past_the_head_is_reported_too(five_events):
 def test_moving_the_head_back_leaves_the_newest_events_past_it(five_events):
     # All the application's role could do: it may update the head but delete no event.
     third = five_events[2]
-    AuditChainHead.objects.filter(id=1).update(sequence=third.sequence, hash=third.hash)
+    AuditChain.objects.filter(key=third.chain).update(position=third.position, hash=third.hash)
     message = verify_fails()
     assert f"BROKEN at event #{third.sequence + 1}" in message
     assert "2 event(s) from" in message and "rows past the chain head" in message
@@ -201,6 +208,8 @@ def test_a_request_that_meets_a_forged_row_fails_with_the_error_page(practitione
         action="test.forged",
         previous_hash=head.hash,
         hash="f" * 64,
+        chain=head.chain,
+        position=head.position + 5,
     ).save()
     response = client.post(reverse("start"))
     assert response.status_code == 500
@@ -213,7 +222,7 @@ def test_removing_the_newest_events_and_moving_the_head_back_needs_a_checkpoint_
     # The chain alone cannot tell (tests/test_checkpoints.py shows a checkpoint can).
     fourth = five_events[3]
     tamper("DELETE FROM decisions_auditevent WHERE sequence > %s", [fourth.sequence])
-    AuditChainHead.objects.filter(id=1).update(sequence=fourth.sequence, hash=fourth.hash)
+    AuditChain.objects.filter(key=fourth.chain).update(position=fourth.position, hash=fourth.hash)
     assert verify_chain().ok
 
 

@@ -1,16 +1,23 @@
 """Writing the append-only, hash-chained audit log: the one place where events are appended.
 
 Every service calls `record_event` inside its own transaction, so a change that rolls back
-leaves no event and a committed change always has one. Appends are serialised by updating
-the single chain-head row first (decisions.models.AuditChainHead): the row lock (PostgreSQL)
-or the write lock (SQLite) is held until the writer's transaction ends, so concurrent writers
-queue, sequence numbers have no gaps and the chain cannot fork. (Locking the latest event
-row instead would not serialise anything: two writers can both lock it and both append.)
+leaves no event and a committed change always has one. Each organisation's events form a hash
+chain of their own ("org-<id>"), events without an organisation a "platform" chain, so
+organisations never wait for each other. Within a chain, appends are serialised by the chain's
+head row (decisions.models.AuditChain): an append updates it, and the row lock (PostgreSQL) or
+the write lock (SQLite) is held until the writer's transaction ends, so positions in a chain
+have no gaps and the chain cannot fork.
 
-Each event stores the SHA-256 of its canonical serialisation, which includes the previous
-event's hash, and its time is never earlier than the previous event's. `verify_chain` walks
-the whole log in order, in constant memory, and names the first event that is missing,
-altered or out of place.
+The lock is taken as late as possible: everything about the event is prepared first, then on
+PostgreSQL one statement locks the head, checks nothing lies past it, draws the global sequence
+number, hashes and inserts the event and moves the head on. Services call `record_event` last
+in their transactions, so the lock is held for that statement and the commit.
+
+Each event stores the SHA-256 of its canonical serialisation, which includes its chain, its
+position and the previous event's hash in the chain; its time is never earlier than that
+event's. A chain's first event follows a genesis hash that commits to the head of the single
+chain written before chains were split ("legacy", docs/security-database.md). `verify_chain`
+walks every chain and names the first event that is missing, altered or out of place.
 """
 
 from __future__ import annotations
@@ -22,17 +29,22 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # json.dumps' own, ensure_ascii=False
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
-from decisions.models import AuditChainHead, AuditEvent, Organisation, User
+from decisions.models import AuditChain, AuditEvent, Organisation, User
 
+# What the legacy chain's first event follows; with no legacy events, what the genesis of every
+# chain commits to.
 GENESIS_HASH = "0" * 64
+LEGACY_CHAIN = "legacy"
+PLATFORM_CHAIN = "platform"
 
 # The columns that are hashed, in the order `verify_chain` reads them.
 HASHED_FIELDS = (
@@ -52,6 +64,8 @@ HASHED_FIELDS = (
     "details",
     "previous_hash",
 )
+# Hashed too, except in legacy events.
+CHAIN_FIELDS = ("chain", "position")
 
 
 @dataclass(frozen=True)
@@ -69,8 +83,23 @@ current_request: ContextVar[RequestMeta] = ContextVar(
 )
 
 
+def chain_key(organisation_id: int | None) -> str:
+    """The chain an event of this organisation (or of none) belongs to."""
+    return f"org-{organisation_id}" if organisation_id is not None else PLATFORM_CHAIN
+
+
+def chain_genesis(key: str, legacy_hash: str) -> str:
+    """The hash a chain's first event follows: its key and the legacy head, committed to."""
+    return hashlib.sha256(f"isg-audit-chain\x00{key}\x00{legacy_hash}".encode()).hexdigest()
+
+
 def canonical_body(values: Mapping[str, Any]) -> bytes:
+    """The hashed bytes: sorted compact JSON of HASHED_FIELDS, plus `chain` and `position`
+    for events of the per-organisation chains (legacy events were hashed without them)."""
     body = dict(values)
+    if body.get("chain", LEGACY_CHAIN) == LEGACY_CHAIN:
+        body.pop("chain", None)
+        body.pop("position", None)
     created_at: datetime = body["created_at"]
     # Microseconds: the precision both PostgreSQL and SQLite store, so the text round-trips.
     body["created_at"] = created_at.astimezone(UTC).isoformat(timespec="microseconds")
@@ -81,7 +110,7 @@ def canonical_body(values: Mapping[str, Any]) -> bytes:
 
 def canonical(event: AuditEvent) -> bytes:
     """The exact bytes hashed for an event; must round-trip through the database unchanged."""
-    return canonical_body({name: getattr(event, name) for name in HASHED_FIELDS})
+    return canonical_body({name: getattr(event, name) for name in (*HASHED_FIELDS, *CHAIN_FIELDS)})
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -140,40 +169,180 @@ def _object_identity(obj: Any) -> tuple[str, str]:
 
 
 class AuditChainBroken(RuntimeError):
-    """The chain has rows past its head, which ISG never writes: appending would fork it."""
+    """A chain has rows past its head, which ISG never writes: appending would fork it."""
 
 
-def _refuse_rows_past(head: AuditChainHead) -> None:
-    # Events are only ever written with their head update, in one transaction, so a row at or
-    # past the new sequence was put there by someone else. Appending after it would hide it;
-    # writing at its number would fail with a bare IntegrityError. Stop, and say why.
-    forged = AuditEvent.objects.filter(sequence__gte=head.sequence).order_by("sequence")
-    first = forged.values_list("sequence", flat=True).first()
-    if first is not None:
-        raise AuditChainBroken(
-            f"the audit chain has rows past its head (event #{first} and later, head at "
-            f"#{head.sequence - 1}): nothing can be recorded until they are explained; "
-            "run manage.py verify_audit"
+def _broken_past_head(key: str, using: str) -> AuditChainBroken:
+    head = AuditChain.objects.using(using).get(key=key)
+    first = (
+        AuditEvent.objects.using(using)
+        .filter(chain=key, position__gt=head.position)
+        .order_by("position")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    # Events are only ever written with their head update, in one transaction, so a row past
+    # the head was put there by someone else. Appending after it would hide it; writing at its
+    # place would fail with a bare IntegrityError. Stop, and say why.
+    return AuditChainBroken(
+        f"the audit chain {key} has rows past its head (event #{first} and later, head at "
+        f"position {head.position}): nothing can be recorded until they are explained; "
+        "run manage.py verify_audit"
+    )
+
+
+def _create_head(key: str, using: str) -> None:
+    """A chain's first append: its head starts at the genesis (no lock needed to create it)."""
+    legacy = AuditChain.objects.using(using).filter(key=LEGACY_CHAIN).first()
+    genesis = AuditChain(
+        key=key,
+        position=0,
+        hash=chain_genesis(key, legacy.hash if legacy else GENESIS_HASH),
+        created_at=legacy.created_at if legacy else None,
+    )
+    # Two first appends at once: one row wins, the other writer then advances it.
+    AuditChain.objects.using(using).bulk_create([genesis], ignore_conflicts=True)
+
+
+# PostgreSQL: one statement locks the chain's head row (FOR UPDATE), checks nothing lies past
+# it (a forged row), draws the global sequence number, hashes the event, inserts it and moves
+# the head on. The lock is held for that statement and the commit only. The database hashes
+# the canonical text that Python prepared around the four values it fills in (time, position,
+# previous hash, sequence number): the very bytes `canonical` gives (tests compare the stored
+# hash with event_hash of the stored row).
+_STORED = (
+    "actor_id",
+    "actor_email",
+    "organisation_id",
+    "role",
+    "action",
+    "object_kind",
+    "object_id",
+    "reference",
+    "ip_address",
+    "user_agent",
+    "request_id",
+)
+_APPEND = """
+WITH head AS (
+    SELECT position, hash, created_at FROM decisions_auditchain WHERE key = %(key)s FOR UPDATE
+), v AS (
+    SELECT nextval('decisions_auditevent_sequence_seq') AS sequence,
+           head.position + 1 AS position, head.hash AS previous_hash,
+           GREATEST(head.created_at, %(now)s) AS created_at
+    FROM head
+    WHERE NOT EXISTS (
+        SELECT 1 FROM decisions_auditevent e
+        WHERE e.chain = %(key)s AND e.position > head.position
+    )
+), h AS (
+    SELECT v.*, encode(sha256(convert_to(
+        %(a)s || to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+        || %(b)s || v.position::text || %(c)s || v.previous_hash || %(d)s
+        || v.sequence::text || %(e)s, 'UTF8')), 'hex') AS hash
+    FROM v
+), ins AS (
+    INSERT INTO decisions_auditevent (
+        sequence, created_at, previous_hash, hash, chain, position, actor_id, actor_email,
+        organisation_id, role, action, object_kind, object_id, reference, ip_address,
+        user_agent, request_id, details
+    )
+    SELECT h.sequence, h.created_at, h.previous_hash, h.hash, %(key)s, h.position,
+           %(actor_id)s, %(actor_email)s, %(organisation_id)s, %(role)s, %(action)s,
+           %(object_kind)s, %(object_id)s, %(reference)s, %(ip_address)s, %(user_agent)s,
+           %(request_id)s, %(details)s::jsonb
+    FROM h
+    RETURNING id
+), upd AS (
+    UPDATE decisions_auditchain
+    SET position = h.position, hash = h.hash, created_at = h.created_at
+    FROM h WHERE key = %(key)s
+)
+SELECT h.sequence, h.position, h.previous_hash, h.created_at, h.hash, (SELECT id FROM ins)
+FROM h
+"""
+
+
+def _canonical_parts(event: AuditEvent) -> dict[str, str]:
+    """The event's canonical text around its time, position, previous hash and sequence."""
+    s = encode_basestring
+
+    def n(value: int | None) -> str:
+        return "null" if value is None else str(value)
+
+    details = json.dumps(event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    ip = "null" if event.ip_address is None else s(event.ip_address)
+    return {
+        "a": f'{{"action":{s(event.action)},"actor":{n(event.actor_id)},'
+        f'"actor_email":{s(event.actor_email)},"chain":{s(event.chain)},"created_at":"',
+        "b": f'","details":{details},"ip_address":{ip},"object_id":{s(event.object_id)},'
+        f'"object_kind":{s(event.object_kind)},"organisation":{n(event.organisation_id)},'
+        '"position":',
+        "c": ',"previous_hash":"',
+        "d": f'","reference":{s(event.reference)},"request_id":{s(event.request_id)},'
+        f'"role":{s(event.role)},"sequence":',
+        "e": f',"user_agent":{s(event.user_agent)}}}',
+    }
+
+
+def _append_postgresql(event: AuditEvent, using: str) -> AuditChainBroken | None:
+    key = event.chain
+    params = {
+        **_canonical_parts(event),
+        **{name: getattr(event, name) for name in _STORED},
+        "details": json.dumps(event.details),
+        "key": key,
+        "now": event.created_at,
+    }
+    with connections[using].cursor() as cursor:
+        cursor.execute(_APPEND, params)
+        row = cursor.fetchone()
+        if row is None:
+            if AuditChain.objects.using(using).filter(key=key).exists():
+                return _broken_past_head(key, using)
+            _create_head(key, using)
+            cursor.execute(_APPEND, params)
+            row = cursor.fetchone()
+            if row is None:
+                return _broken_past_head(key, using)
+    event.sequence, event.position, event.previous_hash, event.created_at, event.hash, event.pk = (
+        row
+    )
+    event._state.adding, event._state.db = False, using
+    return None
+
+
+def _append_orm(event: AuditEvent, using: str) -> AuditChainBroken | None:
+    """Other databases (SQLite, which serialises writers with its single write lock)."""
+    key = event.chain
+    place = (
+        AuditChain.objects.using(using)
+        .filter(key=key)
+        .annotate(
+            newest=Subquery(
+                AuditEvent.objects.using(using).order_by("-sequence").values("sequence")[:1]
+            ),
+            forged=Exists(
+                AuditEvent.objects.using(using).filter(chain=key, position__gt=OuterRef("position"))
+            ),
         )
-
-
-def _advance_head() -> AuditChainHead:
-    """Take the chain-head lock and the next sequence number; held until the caller commits."""
-    # UPDATE before reading: the row lock is taken first, so a concurrent writer waits here and
-    # then (READ COMMITTED) re-reads the head its predecessor committed.
-    if not AuditChainHead.objects.filter(id=1).update(sequence=F("sequence") + 1):
-        # No head row (a flushed test database): continue from the newest event, if any.
-        latest = AuditEvent.objects.order_by("-sequence").first()
-        AuditChainHead.objects.get_or_create(
-            id=1,
-            defaults={
-                "sequence": latest.sequence if latest else 0,
-                "hash": latest.hash if latest else GENESIS_HASH,
-                "created_at": latest.created_at if latest else None,
-            },
-        )
-        AuditChainHead.objects.filter(id=1).update(sequence=F("sequence") + 1)
-    return AuditChainHead.objects.get(id=1)
+        .first()
+    )
+    if place is None:
+        _create_head(key, using)
+        return _append_orm(event, using)
+    if place.forged:
+        return _broken_past_head(key, using)
+    event.sequence = (place.newest or 0) + 1
+    event.position, event.previous_hash = place.position + 1, place.hash
+    if place.created_at:
+        event.created_at = max(event.created_at, place.created_at)
+    event.hash = event_hash(event)
+    event.save(using=using)
+    AuditChain.objects.using(using).filter(key=key).update(
+        position=event.position, hash=event.hash, created_at=event.created_at
+    )
+    return None
 
 
 def record_event(
@@ -188,7 +357,7 @@ def record_event(
     object_kind: str | None = None,
     object_id: str | None = None,
 ) -> AuditEvent:
-    """Append one event. Call inside the transaction of the change it describes.
+    """Append one event. Call inside the transaction of the change it describes, last.
 
     Raises AuditChainBroken (so the change rolls back and the request fails with a 500) when
     rows have been put past the chain head behind the app's back.
@@ -199,34 +368,36 @@ def record_event(
     meta = current_request.get()
     authenticated = actor is not None and actor.is_authenticated
     kind, identity = _object_identity(obj)
-    with transaction.atomic():
-        head = _advance_head()
-        _refuse_rows_past(head)
-        # Never before the previous event (a clock stepped back): time order is sequence order,
-        # which lets the audit pages turn a date range into a sequence range.
-        now = max(timezone.now(), head.created_at) if head.created_at else timezone.now()
-        event = AuditEvent(
-            sequence=head.sequence,
-            created_at=now,
-            actor=actor if authenticated else None,
-            actor_email=_text(actor.email if authenticated else actor_email, 254),
-            organisation_id=actor.organisation_id
-            if authenticated
-            else getattr(organisation, "pk", None),
-            role=actor.role if authenticated else "",
-            action=str(action),
-            object_kind=_text(object_kind if object_kind is not None else kind, 40),
-            object_id=_text(object_id if object_id is not None else identity, 64),
-            reference=_text(reference or getattr(obj, "reference", ""), 20),
-            ip_address=_clean_ip(meta.ip_address),
-            user_agent=_text(meta.user_agent, 300),
-            request_id=_text(meta.request_id, 64),
-            details=_clean_details(details),
-            previous_hash=head.hash,
-        )
-        event.hash = event_hash(event)
-        event.save()
-        AuditChainHead.objects.filter(id=1).update(hash=event.hash, created_at=now)
+    organisation_id = actor.organisation_id if authenticated else getattr(organisation, "pk", None)
+    # Everything but the chain's place is prepared before any lock is taken.
+    event = AuditEvent(
+        created_at=timezone.now(),
+        actor=actor if authenticated else None,
+        actor_email=_text(actor.email if authenticated else actor_email, 254),
+        organisation_id=organisation_id,
+        role=actor.role if authenticated else "",
+        action=str(action),
+        object_kind=_text(object_kind if object_kind is not None else kind, 40),
+        object_id=_text(object_id if object_id is not None else identity, 64),
+        reference=_text(reference or getattr(obj, "reference", ""), 20),
+        ip_address=_clean_ip(meta.ip_address),
+        user_agent=_text(meta.user_agent, 300),
+        request_id=_text(meta.request_id, 64),
+        details=_clean_details(details),
+        chain=chain_key(organisation_id),
+    )
+    using = router.db_for_write(AuditEvent)
+    # No savepoint (its RELEASE would be one more statement while the lock is held): nothing is
+    # written before the checks that can refuse the append, which is then raised outside the
+    # block, leaving the caller's transaction usable; any later failure fails the caller's
+    # transaction, as it must (the change would have no event).
+    with transaction.atomic(using=using, savepoint=False):
+        if connections[using].vendor == "postgresql":
+            refused = _append_postgresql(event, using)
+        else:
+            refused = _append_orm(event, using)
+    if refused is not None:
+        raise refused
     return event
 
 

@@ -1,22 +1,22 @@
-"""Verifying the audit log: walk the hash chain in order and name the first broken event.
+"""Verifying the audit log: walk every hash chain in order and name the first broken event.
 
-Then, with the chain intact: no rows past its head, every signed checkpoint kept outside the
+Then, with the chains intact: no rows past their heads, every signed checkpoint kept outside the
 database agrees with it (decisions.audit.checkpoints), and every decision record matches the
 digest its submission event holds (decisions.audit.records).
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
@@ -32,91 +32,137 @@ from decisions.audit.checkpoints import (
 )
 from decisions.audit.record import (
     GENESIS_HASH,
-    HASHED_FIELDS,
+    LEGACY_CHAIN,
     AuditChainBroken,
-    canonical_body,
+    chain_genesis,
     record_event,
 )
 from decisions.audit.records import verify_records
-from decisions.models import AuditChainHead, AuditEvent, AuditVerification, User
+from decisions.audit.walk import ChainWalk, Head, walk
+from decisions.models import AuditChain, AuditEvent, AuditVerification, User
 
 # Enough to name rows past the head without letting a flood of them exhaust memory.
 PAST_HEAD_LIMIT = 100_000
+# Below this many events a walk in this process is quicker than starting others.
+PARALLEL_MIN_EVENTS = 50_000
 
 
 @dataclass(frozen=True)
 class ChainCheck:
-    """The outcome of walking the chain: intact, or the first broken event and why."""
+    """The outcome of walking every chain: intact, or the first broken event and why."""
 
     ok: bool
     checked: int
-    last_sequence: int
-    last_hash: str
+    last_sequence: int  # the highest sequence number among the events verified
+    last_hash: str  # that event's hash
     broken_sequence: int | None = None
     problem: str = ""
     records_checked: int = 0  # decision records that match their submission events
     unsealed_records: int = 0  # submitted before digests were kept: not covered
     checkpoints_checked: int = 0
     checkpoint_file: str = ""  # the file whose checkpoints were checked, if any
+    # Every chain's verified head: key -> (position, hash). What a checkpoint signs.
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def _walk(rows: Iterable[tuple[Any, ...]], head: AuditChainHead | None) -> ChainCheck:
-    expected, previous, checked = 1, GENESIS_HASH, 0
-    previous_time: datetime | None = None
-    for row in rows:
-        values = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
-        stored_hash = row[-1]
-        sequence = values["sequence"]
-        problem = ""
-        if sequence != expected:
-            problem = f"gap: event #{expected} is missing (the next event is #{sequence})"
-            sequence = expected
-        elif values["previous_hash"] != previous:
-            problem = (
-                f"wrong predecessor: its previous hash does not match the hash of event "
-                f"#{sequence - 1}"
+def _combine(walks: list[ChainWalk]) -> ChainCheck:
+    """One check from the chains' walks: the first broken chain (legacy first, then by key)."""
+    checked = sum(w.checked for w in walks)
+    newest = max(walks, key=lambda w: w.newest_sequence, default=None)
+    last_sequence = newest.newest_sequence if newest else 0
+    last_hash = newest.newest_hash if newest and newest.newest_hash else GENESIS_HASH
+    heads = {w.key: (w.last_position, w.last_hash) for w in walks}
+    for w in walks:
+        if not w.ok:
+            return ChainCheck(
+                False, checked, last_sequence, last_hash, w.broken_sequence, w.problem, heads=heads
             )
-        elif hashlib.sha256(canonical_body(values)).hexdigest() != stored_hash:
-            problem = "hash mismatch: its contents are not what was written"
-        elif previous_time is not None and values["created_at"] < previous_time:
-            problem = f"out of order: its time is earlier than event #{sequence - 1}'s"
-        if problem:
-            return ChainCheck(False, checked, expected - 1, previous, sequence, problem)
-        previous, expected, checked = stored_hash, expected + 1, checked + 1
-        previous_time = values["created_at"]
-    last = expected - 1
-    if head is None and checked:
-        return ChainCheck(False, checked, last, previous, last, "the chain-head row is missing")
-    if head is not None and head.sequence > last:
-        problem = f"events #{last + 1} to #{head.sequence} are missing: the log was cut short"
-        return ChainCheck(False, checked, last, previous, last + 1, problem)
-    if head is not None and head.hash != previous:
-        problem = f"the chain head does not match event #{last}: the newest events were changed"
-        return ChainCheck(False, checked, last, previous, last, problem)
-    return ChainCheck(True, checked, last, previous)
+    return ChainCheck(True, checked, last_sequence, last_hash, heads=heads)
 
 
-def _rows_past_head(check: ChainCheck) -> ChainCheck | None:
-    """Events beyond the head the walk started from that no committed head accounts for."""
+def _chain_keys(using: str) -> list[str]:
+    """Every chain that has events: a skip scan of the (chain, position) index."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE c(k) AS (SELECT MIN(chain) FROM decisions_auditevent UNION ALL "
+            "SELECT (SELECT MIN(chain) FROM decisions_auditevent WHERE chain > c.k) FROM c "
+            "WHERE c.k IS NOT NULL) SELECT k FROM c WHERE k IS NOT NULL"
+        )
+        return [k for (k,) in cursor.fetchall()]
+
+
+def _ordered(keys: set[str]) -> list[str]:
+    return sorted(keys, key=lambda k: (k != LEGACY_CHAIN, k))
+
+
+def _walk_in_worker(key: str, head: Head | None, genesis: str, chunk_size: int) -> ChainWalk:
+    with transaction.atomic():
+        return walk(key, head, genesis, chunk_size=chunk_size)
+
+
+def _workers(requested: int | None, chains: int, events: int, using: str) -> int:
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block or chains < 2:
+        return 1  # data a test (or a caller) has not committed is invisible to other processes
+    if requested is None:
+        if events < PARALLEL_MIN_EVENTS:
+            return 1
+        requested = len(os.sched_getaffinity(0))
+    return max(1, min(requested, chains))
+
+
+def _walk_all(
+    heads: dict[str, Head], keys: list[str], workers: int, chunk_size: int, using: str
+) -> list[ChainWalk]:
+    legacy = heads.get(LEGACY_CHAIN)
+    legacy_hash = legacy.hash if legacy else GENESIS_HASH
+
+    def genesis(key: str) -> str:
+        return GENESIS_HASH if key == LEGACY_CHAIN else chain_genesis(key, legacy_hash)
+
+    if workers == 1:
+        # Inside a transaction, PostgreSQL streams each chain through a server-side cursor.
+        with transaction.atomic(using=using):
+            return [
+                walk(k, heads.get(k), genesis(k), using=using, chunk_size=chunk_size) for k in keys
+            ]
+    # Forked processes must not share this one's connection: close it; each opens its own.
+    connections.close_all()
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        futures = [
+            pool.submit(_walk_in_worker, k, heads.get(k), genesis(k), chunk_size) for k in keys
+        ]
+        return [f.result() for f in futures]
+
+
+def _rows_past_head(check: ChainCheck, using: str) -> ChainCheck | None:
+    """Events beyond the heads the walk started from that no committed head accounts for."""
     # Read the events first, the head second: an event appended while the walk ran commits
     # together with its head update, so any such event seen here is covered by the head read
     # after it. Only rows nobody advanced the head for stay beyond it.
-    beyond = list(
-        AuditEvent.objects.filter(sequence__gt=check.last_sequence)
-        .order_by("sequence")
-        .values_list("sequence", flat=True)[:PAST_HEAD_LIMIT]
-    )
-    if not beyond:
-        return None
-    head = AuditChainHead.objects.filter(id=1).values_list("sequence", flat=True).first() or 0
-    forged = [sequence for sequence in beyond if sequence > head]
-    if not forged:
-        return None
-    problem = (
-        f"forged or unexplained rows past the chain head: {len(forged)} event(s) from "
-        f"#{forged[0]}, but the chain head is at #{head}"
-    )
-    return _broken(check, forged[0], problem)
+    events = AuditEvent.objects.using(using)
+    for key, (position, _) in check.heads.items():
+        legacy = key == LEGACY_CHAIN
+        place = "sequence" if legacy else "position"
+        beyond = list(
+            events.filter(chain=key, **{f"{place}__gt": position})
+            .order_by(place)
+            .values_list(place, "sequence")[:PAST_HEAD_LIMIT]
+        )
+        if not beyond:
+            continue
+        head = AuditChain.objects.using(using).filter(key=key).values_list("position", flat=True)
+        at = head.first() or 0
+        forged = [sequence for place_, sequence in beyond if place_ > at]
+        if not forged:
+            continue
+        where = f"the chain head is at #{at}" if legacy else f"the head of chain {key} is at {at}"
+        problem = (
+            f"forged or unexplained rows past the chain head: {len(forged)} event(s) from "
+            f"#{forged[0]}, but {where}"
+        )
+        return replace(check, ok=False, broken_sequence=forged[0], problem=problem)
+    return None
 
 
 def _broken(check: ChainCheck, sequence: int | None, problem: str) -> ChainCheck:
@@ -133,37 +179,48 @@ def _checkpoints_to_check(path: Path | None) -> Path | None:
     return None
 
 
-def verify_chain(*, chunk_size: int = 5000, checkpoints: Path | None = None) -> ChainCheck:
-    """Walk every event up to the chain head, in sequence order, in constant memory.
+def verify_chain(
+    *, chunk_size: int = 5000, checkpoints: Path | None = None, workers: int | None = 1
+) -> ChainCheck:
+    """Walk every chain up to its head, in position order, in constant memory.
 
-    With the chain intact, also look past the head, at the checkpoints (`checkpoints`, else
-    the configured file when there is one) and at every decision record.
+    `workers=None` walks chains in parallel processes, one per core, when the log is large
+    (on PostgreSQL, outside a transaction); `manage.py verify_audit` does. The default walks
+    them in this process: a web request or a task worker is never forked. With every chain
+    intact, also look past the heads, at the checkpoints (`checkpoints`, else the configured
+    file when there is one) and at every decision record.
     """
     checkpoints = _checkpoints_to_check(checkpoints)
-    with transaction.atomic():
-        # Events appended while the walk runs come after the head read here and are left for
-        # the next check. Inside a transaction, PostgreSQL streams through a server-side cursor.
-        head = AuditChainHead.objects.filter(id=1).first()
-        events = AuditEvent.objects.order_by("sequence")
-        if head is not None:
-            events = events.filter(sequence__lte=head.sequence)
-        rows = events.values_list(*HASHED_FIELDS, "hash").iterator(chunk_size=chunk_size)
-        check = _walk(rows, head)
-        if not check.ok:
-            return check
-        if (past := _rows_past_head(check)) is not None:
-            return past
-        if checkpoints is not None:
-            check = replace(check, checkpoint_file=str(checkpoints))
-            anchored = verify_checkpoints(checkpoints, last_sequence=check.last_sequence)
-            check = replace(check, checkpoints_checked=anchored.checked)
-            if anchored.problem:
-                return _broken(check, anchored.sequence, anchored.problem)
-        records = verify_records(up_to=check.last_sequence)
-        check = replace(check, records_checked=records.checked, unsealed_records=records.unsealed)
-        if not records.ok:
-            return _broken(check, records.sequence, records.problem)
+    # The primary, even with a standby for reads: a lagging copy proves nothing about the log.
+    using = router.db_for_write(AuditEvent)
+    # Events appended while the walk runs come after the heads read here and are left for the
+    # next check: a head and its events commit together, so every event up to a head exists.
+    heads = {
+        key: Head(position, hash_)
+        for key, position, hash_ in AuditChain.objects.using(using).values_list(
+            "key", "position", "hash"
+        )
+    }
+    keys = _ordered(set(heads) | set(_chain_keys(using)))
+    count = sum(h.position for h in heads.values())
+    walks = _walk_all(heads, keys, _workers(workers, len(keys), count, using), chunk_size, using)
+    check = _combine(walks)
+    if not check.ok:
         return check
+    if (past := _rows_past_head(check, using)) is not None:
+        return past
+    if checkpoints is not None:
+        check = replace(check, checkpoint_file=str(checkpoints))
+        anchored = verify_checkpoints(checkpoints, heads=check.heads)
+        check = replace(check, checkpoints_checked=anchored.checked)
+        if anchored.problem:
+            return _broken(check, anchored.sequence, anchored.problem)
+    with transaction.atomic(using=using):
+        records = verify_records(up_to=check.last_sequence)
+    check = replace(check, records_checked=records.checked, unsealed_records=records.unsealed)
+    if not records.ok:
+        return _broken(check, records.sequence, records.problem)
+    return check
 
 
 def audit_verify(*, user: User | None, checkpoints: Path | None = None) -> AuditVerification:
@@ -172,12 +229,12 @@ def audit_verify(*, user: User | None, checkpoints: Path | None = None) -> Audit
 
 
 def audit_verify_and_keep(
-    *, user: User | None, checkpoints: Path | None = None
+    *, user: User | None, checkpoints: Path | None = None, workers: int | None = 1
 ) -> tuple[AuditVerification, ChainCheck]:
     """audit_verify, also returning the full check (what `verify_audit` prints)."""
     started_at = timezone.now()
     clock = time.perf_counter()
-    check = verify_chain(checkpoints=checkpoints)
+    check = verify_chain(checkpoints=checkpoints, workers=workers)
     duration_ms = round((time.perf_counter() - clock) * 1000)
     with transaction.atomic():
         result = AuditVerification.objects.create(
@@ -211,9 +268,10 @@ def audit_verify_and_keep(
                     obj=result,
                     details=details,
                 )
-        except AuditChainBroken:
-            # Rows past the head (which this check reports) stop every append; the result is
-            # kept all the same, so the leads' page says what was found.
+        except (AuditChainBroken, IntegrityError):
+            # Rows past a head (which this check reports) stop every append to that chain, and
+            # a forged row holding a sequence number not yet handed out stops the append that
+            # draws it; the result is kept all the same, so the leads' page says what was found.
             pass
     return result, check
 
@@ -239,6 +297,7 @@ def audit_checkpoint() -> Checkpoint:
     checkpoint = checkpoint_sign(
         sequence=check.last_sequence,
         hash=check.last_hash,
+        heads=check.heads,
         created_at=timezone.now().astimezone(UTC).isoformat(timespec="seconds"),
     )
     if path is not None:

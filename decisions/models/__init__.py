@@ -1,7 +1,7 @@
 """ISG's models: organisations and users, guidance packs, decisions and their records, audit."""
 
 from decisions.models.approvals import Approval, ReviewAction
-from decisions.models.audit import AuditChainHead, AuditEvent, AuditVerification
+from decisions.models.audit import AuditChain, AuditEvent, AuditVerification
 from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
 from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack
@@ -10,7 +10,7 @@ from decisions.models.pdfs import RenderedPdf
 
 __all__ = [
     "Approval",
-    "AuditChainHead",
+    "AuditChain",
     "AuditEvent",
     "AuditVerification",
     "Decision",

@@ -18,10 +18,18 @@ class AuditEvent(AppendOnly):
 
     objects = AppendOnlyQuerySet.as_manager()
 
+    # Global, unique and increasing (a database sequence on PostgreSQL; gaps where a transaction
+    # rolled back): the audit pages page by it. The hash chains run per chain, by `position`.
     sequence = models.PositiveBigIntegerField(unique=True)
-    # Never earlier than the event before (decisions.audit), so time order is sequence order.
+    # Never earlier than the event before it in its chain (decisions.audit).
     created_at = models.DateTimeField()
-    # The composite indexes in Meta lead with these columns, so the FKs need none of their own.
+    # The chain the event belongs to: "org-<id>" for an organisation's events, "platform" for
+    # events without one, "legacy" for the single chain written before per-organisation chains
+    # (migration 0009). `position` numbers a chain's events 1, 2, 3... without gaps; legacy
+    # events have none (their place is their sequence number, gap-free in that segment).
+    chain = models.CharField(max_length=24)
+    position = models.PositiveBigIntegerField(null=True, blank=True)
+    # Indexed on its own (Meta) so that deleting a user need not scan the log for references.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -31,6 +39,7 @@ class AuditEvent(AppendOnly):
         db_index=False,
     )
     actor_email = models.CharField(max_length=254, blank=True)
+    # The composite indexes in Meta lead with the organisation, so its FK needs none of its own.
     organisation = models.ForeignKey(
         "decisions.Organisation",
         on_delete=models.PROTECT,
@@ -49,7 +58,9 @@ class AuditEvent(AppendOnly):
     request_id = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
     previous_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Unique through a constraint, not unique=True: that would also build a varchar_pattern_ops
+    # ("_like") index on PostgreSQL, which no query uses (nothing searches hashes by prefix).
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["-sequence"]
@@ -67,6 +78,17 @@ class AuditEvent(AppendOnly):
             models.Index(fields=["object_id", "-sequence"], name="audit_object_seq"),
             # Date filters become a sequence range: the first and last event of the range.
             models.Index(fields=["created_at", "sequence"], name="audit_time_seq"),
+            models.Index(fields=["actor"], name="audit_actor"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["hash"], name="audit_hash_unique"),
+            # Verification walks each chain by position; an append checks nothing lies past
+            # its chain's head. One event per place in a chain, so a chain cannot fork.
+            models.UniqueConstraint(fields=["chain", "position"], name="audit_chain_position"),
+            models.CheckConstraint(
+                condition=models.Q(position__isnull=False) | models.Q(chain="legacy"),
+                name="audit_chained_has_position",
+            ),
         ]
         # On PostgreSQL the database itself refuses to change or remove events, whatever the
         # client (decisions.models.base.AppendOnly only guards the ORM); the app's role has no
@@ -77,16 +99,22 @@ class AuditEvent(AppendOnly):
         return f"#{self.sequence} {self.action}"
 
 
-class AuditChainHead(models.Model):
-    """The single row that every audit append locks first, so the chain never forks."""
+class AuditChain(models.Model):
+    """The head of one hash chain: an append to the chain locks this row, so it never forks.
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    sequence = models.PositiveBigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default="0" * 64)
+    One row per organisation that has events ("org-<id>"), one for events without an
+    organisation ("platform"), and, in a database that had events before migration 0009, the
+    frozen head of the single chain of those days ("legacy"; its position is the sequence
+    number of its last event). Organisations never wait for each other's appends.
+    """
+
+    key = models.CharField(max_length=24, primary_key=True)
+    position = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"chain head at #{self.sequence}"
+        return f"chain {self.key} at position {self.position}"
 
 
 class AuditVerification(AppendOnly):

@@ -1,4 +1,4 @@
-"""Sign the audit chain's head and keep the checkpoint outside the database (file and/or email)."""
+"""Sign the audit chains' heads and keep the checkpoint outside the database (file and/or email)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Command(BaseCommand):
         kept = [f"appended to {path}"] if path is not None else []
         kept += [f"emailed to {len(recipients)} address(es)"] if recipients else []
         self.stdout.write(
-            f"Checkpoint of event #{checkpoint.sequence} (hash {checkpoint.hash}) "
+            f"Checkpoint of event #{checkpoint.sequence} (hash {checkpoint.hash}) and "
+            f"{len(checkpoint.heads or {})} chain head(s) "
             f"{' and '.join(kept)}."
         )

@@ -18,14 +18,14 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from decisions.models import AuditChainHead
+from decisions.models import AuditChain
 from decisions.models.base import AppendOnly
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 WORKING = ("SELECT", "INSERT", "UPDATE", "DELETE")
 EVIDENCE = ("SELECT", "INSERT")
-# The chain head's single row is moved forward by every audit append (decisions.audit.record);
-# INSERT recreates it in a flushed test database, where it may be missing.
+# The chains' head rows are moved forward by every audit append (decisions.audit.record);
+# INSERT starts the chain of an organisation's first event.
 CHAIN_HEAD = ("SELECT", "INSERT", "UPDATE")
 # Django reads which migrations ran; only the owner, migrating, writes it.
 READ_ONLY_TABLES = ("django_migrations",)
@@ -41,7 +41,7 @@ def evidence_tables() -> list[str]:
 def expected_privileges(table: str) -> tuple[str, ...]:
     if table in evidence_tables():
         return EVIDENCE
-    if table == AuditChainHead._meta.db_table:
+    if table == AuditChain._meta.db_table:
         return CHAIN_HEAD
     if table in READ_ONLY_TABLES:
         return ("SELECT",)
@@ -77,7 +77,7 @@ def role_statements(
         # itself any privilege or drop the tables: hand it all (database too) to the owner.
         statements.append(f"REASSIGN OWNED BY {_name(reassign_from, 'Role')} TO {o}")
     evidence = ", ".join(f'"{table}"' for table in evidence_tables())
-    head = f'"{AuditChainHead._meta.db_table}"'
+    head = f'"{AuditChain._meta.db_table}"'
     read_only = ", ".join(f'"{table}"' for table in READ_ONLY_TABLES)
     working = ", ".join(WORKING)
     statements += [
