@@ -55,7 +55,7 @@ REPLICA_URL_NAMES = frozenset(
 # and rows another process updates that their owner waits for (tasks, exports).
 PRIMARY_ONLY_APPS = frozenset(
     {"sessions", "auth", "axes", "otp_totp", "otp_static", "otp_webauthn", "django_otp",
-     "django_tasks_db", "contenttypes"}
+     "django_tasks_db", "django_tasks_database", "contenttypes"}
 )  # fmt: skip
 PRIMARY_ONLY_MODELS = frozenset({("decisions", "user"), ("decisions", "export")})
 # Higher than any real position: "read from the primary".

@@ -134,10 +134,9 @@ class StoredFile:
 def export_path(export: Export) -> Path | StoredFile:
     """An export's file: a Path in the local folder, or a StoredFile in object storage."""
     storage = export_storage()
-    try:
+    if isinstance(storage, FileSystemStorage):
         return Path(storage.path(export.file_name))
-    except NotImplementedError:
-        return StoredFile(storage, export.file_name)
+    return StoredFile(storage, export.file_name)
 
 
 def built_aggregate_only(export: Export) -> bool:
