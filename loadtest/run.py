@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,9 @@ ORGANISATIONS = int(os.environ.get("LOADTEST_ORGANISATIONS", "8"))
 DECISIONS = int(os.environ.get("LOADTEST_DECISIONS", "15"))
 WORKERS = int(os.environ.get("LOADTEST_WORKERS", "2"))
 NODES = 2
+# Users sign in during this first part of the run (a PBKDF2 hash each, once a day in real use):
+# the primary's and the CPU figures are measured after it.
+WARMUP = max(5, SECONDS // 4)
 RESULTS = ROOT / "bench" / "results"
 
 PRIMARY_STATS = """
@@ -58,6 +61,25 @@ STANDBY_STATS = """
 SELECT xact_commit, tup_returned + tup_fetched FROM pg_stat_database
 WHERE datname = current_database()
 """
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants, reaped ones included."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        total = sum(root.cpu_times()[:4])  # user, system, children_user, children_system
+        for child in root.children(recursive=True):
+            with suppress(psutil.NoSuchProcess):
+                total += sum(child.cpu_times()[:2])
+    except psutil.NoSuchProcess:
+        return 0.0
+    return total
+
+
+def postmaster(data: Path) -> int:
+    return int((data / "postmaster.pid").read_text().split()[0])
 
 
 def step(message: str) -> None:
@@ -126,6 +148,7 @@ def main() -> int:
         cluster.wait_replayed()
 
         ports = [free_port() for _ in range(NODES)]
+        node_pids = []
         for port in ports:
             log = (work / f"node-{port}.log").open("w")
             node = subprocess.Popen(  # noqa: S603
@@ -135,38 +158,87 @@ def main() -> int:
             )  # fmt: skip
             stack.callback(node.wait, 20)
             stack.callback(node.terminate)
+            node_pids.append(node.pid)
         nodes = [f"http://127.0.0.1:{port}" for port in ports]
         for url in nodes:
             wait_ready(url + "/accounts/login/")
         step(f"{NODES} gunicorn nodes ({WORKERS} workers each): {', '.join(nodes)}")
 
-        before = numbers(cluster.sql(PRIMARY_STATS))
-        standby_before = numbers(cluster.sql(STANDBY_STATS, standby=True))
-        step(f"locust: {USERS} users, {SECONDS} s or {MAX_REQUESTS} requests")
+        processes = {
+            "web nodes": node_pids,
+            "primary": [postmaster(cluster.primary_dir)],
+            "standby": [postmaster(cluster.standby_dir)],
+        }
+        step(f"locust: {USERS} users, {SECONDS} s or {MAX_REQUESTS} requests; figures of the "
+             f"primary and CPU from {WARMUP} s on, once everyone has signed in")  # fmt: skip
         prefix = work / "locust"
-        t0 = time.monotonic()
-        subprocess.run(  # noqa: S603
+        run_started = time.monotonic()
+        locust = subprocess.Popen(  # noqa: S603
             [str(BIN / "locust"), "-f", "loadtest/locustfile.py", "--headless",
              "-u", str(USERS), "-r", str(max(1, USERS // 4)), "-t", f"{SECONDS}s",
-             "--stop-timeout", "10", "--csv", str(prefix), "--only-summary",
-             "--loglevel", "WARNING"],
-            cwd=ROOT, check=False, timeout=SECONDS + 120,
+             "--stop-timeout", "10", "--csv", str(prefix), "--csv-full-history",
+             "--only-summary", "--loglevel", "WARNING"],
+            cwd=ROOT,
             env={**env, "LOADTEST_NODES": ",".join(nodes), "LOADTEST_ACCOUNTS": str(accounts),
                  "LOADTEST_MAX_REQUESTS": str(MAX_REQUESTS)},
         )  # fmt: skip
+        stack.callback(lambda: locust.poll() is None and locust.kill())
+        time.sleep(WARMUP)
+        # The steady window: from here to the end of the run.
+        window_start = time.time()
+        t0 = time.monotonic()
+        cpu_before = {k: sum(map(cpu_seconds, pids)) for k, pids in processes.items()}
+        before = numbers(cluster.sql(PRIMARY_STATS))
+        standby_before = numbers(cluster.sql(STANDBY_STATS, standby=True))
+        locust.wait(timeout=SECONDS + 120)
         elapsed = time.monotonic() - t0
         after = numbers(cluster.sql(PRIMARY_STATS))
         standby_after = numbers(cluster.sql(STANDBY_STATS, standby=True))
+        cpu = {k: sum(map(cpu_seconds, pids)) - cpu_before[k] for k, pids in processes.items()}
         lag = cluster.sql(
             "SELECT coalesce(max(replay_lag), '0')::text FROM pg_stat_replication"
         )
         pages = read_stats(prefix.with_name("locust_stats.csv"))
+        window_requests = requests_since(prefix.with_name("locust_stats_history.csv"), window_start)
         figures = summarise(pages, before, after, standby_before, standby_after, elapsed, lag)
+        figures["run_seconds"] = round(time.monotonic() - run_started, 1)
+        figures["requests_per_second"] = round(figures["requests"] / figures["run_seconds"], 1)
+        figures["window_requests"] = window_requests
+        figures["window_requests_per_second"] = round(window_requests / elapsed, 1)
+        requests = max(1, window_requests)
+        figures["cpu"] = {
+            name: {
+                "cpu_seconds": round(used, 1),
+                "cores_busy": round(used / elapsed, 2),
+                "cpu_ms_per_request": round(1000 * used / requests, 1),
+            }
+            for name, used in cpu.items()
+        }
+        primary = figures["primary"]
+        if primary["audit_events"]:
+            figures["cpu"]["primary"]["cpu_ms_per_audit_event"] = round(
+                1000 * cpu["primary"] / primary["audit_events"], 1
+            )
+        figures["load_average_at_end"] = os.getloadavg()[0]
         figures["setup_and_run_seconds"] = round(time.monotonic() - started, 1)
     report(figures)
     chart(figures)
     failures = sum(p["failures"] for p in figures["pages"])
     return 1 if failures > 0.01 * max(1, figures["requests"]) else 0
+
+
+def requests_since(history: Path, since: float) -> int:
+    """Requests made after `since` (wall clock), from locust's per-second history."""
+    first = last = None
+    with history.open() as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] != "Aggregated":
+                continue
+            total = int(row["Total Request Count"])
+            if float(row["Timestamp"]) <= since:
+                first = total
+            last = total
+    return (last or 0) - (first or 0)
 
 
 def read_stats(path: Path) -> list[dict]:
@@ -227,7 +299,7 @@ def summarise(pages, before, after, standby_before, standby_after, elapsed, lag)
 def report(figures: dict) -> None:
     print()
     print(f"ISG load test: {figures['nodes']} nodes x {figures['workers_per_node']} gunicorn "
-          f"workers, {figures['users']} users, {figures['seconds']} s, "
+          f"workers, {figures['users']} users, {figures['run_seconds']} s, "
           f"{figures['requests']} requests ({figures['requests_per_second']}/s)")  # fmt: skip
     print(f"{'page type':44} {'requests':>8} {'fail':>5} {'req/s':>7} {'median':>7} {'p95 ms':>7}")
     for p in figures["pages"]:
@@ -243,6 +315,15 @@ def report(figures: dict) -> None:
           f"{standby['transactions_per_second']} transactions/s, "
           f"{standby['rows_read_per_second']} rows read/s, "
           f"replay lag at the end {standby['replay_lag_at_end']}")  # fmt: skip
+    print(f"steady window ({figures['seconds']} s after the sign-ins): "
+          f"{figures['window_requests']} requests, {figures['window_requests_per_second']}/s")
+    for name, used in figures["cpu"].items():
+        extra = (f", {used['cpu_ms_per_audit_event']} ms per audit event"
+                 if "cpu_ms_per_audit_event" in used else "")  # fmt: skip
+        print(f"CPU {name}: {used['cpu_seconds']} s ({used['cores_busy']} cores busy), "
+              f"{used['cpu_ms_per_request']} ms per request{extra}")  # fmt: skip
+    print(f"machine load average at the end: {figures['load_average_at_end']:.1f} "
+          f"on {os.cpu_count()} cores (shared: figures are lower bounds)")  # fmt: skip
     (RESULTS / "loadtest.json").write_text(json.dumps(figures, indent=2) + "\n")
     took = figures["setup_and_run_seconds"]
     print(f"figures: {RESULTS / 'loadtest.json'}; setup and run {took} s")
