@@ -195,9 +195,7 @@ def main() -> int:
         after = numbers(cluster.sql(PRIMARY_STATS))
         standby_after = numbers(cluster.sql(STANDBY_STATS, standby=True))
         cpu = {k: sum(map(cpu_seconds, pids)) - cpu_before[k] for k, pids in processes.items()}
-        lag = cluster.sql(
-            "SELECT coalesce(max(replay_lag), '0')::text FROM pg_stat_replication"
-        )
+        lag = cluster.sql("SELECT coalesce(max(replay_lag), '0')::text FROM pg_stat_replication")
         pages = read_stats(prefix.with_name("locust_stats.csv"))
         window_requests = requests_since(prefix.with_name("locust_stats_history.csv"), window_start)
         figures = summarise(pages, before, after, standby_before, standby_after, elapsed, lag)
@@ -317,8 +315,10 @@ def report(figures: dict) -> None:
           f"{standby['transactions_per_second']} transactions/s, "
           f"{standby['rows_read_per_second']} rows read/s, "
           f"replay lag at the end {standby['replay_lag_at_end']}")  # fmt: skip
-    print(f"steady window ({figures['seconds']} s after the sign-ins): "
-          f"{figures['window_requests']} requests, {figures['window_requests_per_second']}/s")
+    print(
+        f"steady window ({figures['seconds']} s after the sign-ins): "
+        f"{figures['window_requests']} requests, {figures['window_requests_per_second']}/s"
+    )
     for name, used in figures["cpu"].items():
         extra = (f", {used['cpu_ms_per_audit_event']} ms per audit event"
                  if "cpu_ms_per_audit_event" in used else "")  # fmt: skip

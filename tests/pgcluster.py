@@ -204,9 +204,7 @@ class PgCluster:
         target = self.sql("SELECT pg_current_wal_lsn()")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            done = self.sql(
-                f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn", standby=True
-            )
+            done = self.sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn", standby=True)
             if done == "t":
                 return
             time.sleep(0.05)
