@@ -11,6 +11,7 @@ what the primary committed), in organisations made for each test.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -18,11 +19,14 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from decisions import routing
 from decisions.audit import AuditAction
 from decisions.guidance.store import pack_load_files
-from decisions.models import AuditEvent, Decision, Role, Status
+from decisions.models import AuditEvent, Decision, Export, ExportKind, ExportStatus, Role, Status
+from decisions.reports import exports, tasks
+from decisions.reports.filters import ReportFilters
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, answered_decision
 from tests.pgcluster import PgCluster, pg_bin
@@ -270,3 +274,49 @@ def test_a_standby_that_is_down_means_the_primary(people, cluster):
     cluster.wait_replayed()
     response, sql = on("replica", manager, reverse("reports"))
     assert response.status_code == 200 and touching(sql, REPORT)
+
+
+# ---- background export builds ------------------------------------------------------------
+
+
+@pytest.fixture
+def queued_export(people, cluster, settings, tmp_path):
+    """A manager's export, queued for the worker (which these tests then run by hand)."""
+    settings.ISG_EXPORTS_DIR = tmp_path / "exports"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    answered_decision(people["practitioner"], "share_with_consent", submit=True)
+
+    def queue():
+        filters = ReportFilters(
+            date_from=timezone.localdate() - timedelta(days=30),
+            date_to=timezone.localdate(),
+            organisation=people["org"],
+        )
+        return exports.export_queue(
+            user=people["manager"], filters=filters, kind=ExportKind.CSV, count=1
+        )
+
+    return queue
+
+
+def test_a_background_export_is_built_from_the_standby(queued_export, cluster):
+    export = queued_export()
+    with CaptureQueriesContext(connections["replica"]) as queries:
+        assert tasks.build_export.call(export.pk) == "ready"
+    assert touching([q["sql"] for q in queries.captured_queries], REPORT)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.READY and export.size > 0
+
+
+def test_a_background_export_waits_for_a_lagging_standby_then_reads_the_primary(
+    queued_export, cluster, monkeypatch
+):
+    monkeypatch.setattr(tasks, "REPLICA_WAIT_SECONDS", 0.3)
+    cluster.wait_replayed()
+    cluster.pause_replay()
+    export = queued_export()  # its row and the decisions' latest state: not on the standby
+    with CaptureQueriesContext(connections["replica"]) as queries:
+        assert tasks.build_export.call(export.pk) == "ready"
+    assert not touching([q["sql"] for q in queries.captured_queries], REPORT)
+    body = tasks.export_path(Export.objects.get(pk=export.pk)).read_text(encoding="utf-8-sig")
+    assert len(body.strip().splitlines()) == 2  # the header and the one decision, from the primary
