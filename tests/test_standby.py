@@ -82,7 +82,8 @@ def on_cluster(standby_cluster, django_db_blocker):
         try:
             yield standby_cluster
         finally:
-            standby_cluster.resume_replay() if standby_cluster.root else None
+            if standby_cluster.root:
+                standby_cluster.resume_replay()
             for alias in ("replica", "default"):
                 connections[alias].close()
             del connections["replica"]

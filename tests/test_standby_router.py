@@ -94,6 +94,7 @@ def test_wal_positions_compare_as_numbers():
         ("/review/audit/export.csv", True),
         ("/decisions/", False),
         ("/review/approvals/", False),
+        ("/review/records/00000000-0000-4000-8000-000000000000/access/", False),
         ("/reports/exports/", False),
         ("/no-such-page/", False),
     ],
