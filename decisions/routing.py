@@ -217,6 +217,27 @@ class ReplicaReadsMiddleware:
                 session[SESSION_KEY] = UNREACHABLE_LSN
         return response
 
+    def process_exception(self, request, exception):  # type: ignore[no-untyped-def]
+        """The standby failed during a page it was serving (it stopped after answering how
+        far it had replayed): serve the page again from the primary, not an error page, and
+        leave the standby alone for REPLICA_RETRY_SECONDS."""
+        if not (reading_replica() and isinstance(exception, DatabaseError)):
+            return None
+        replica = connections[REPLICA]
+        if replica.connection is not None and replica.is_usable():
+            return None  # the standby is fine: this error is the page's own
+        logger.warning("standby failed during a page, serving it from the primary")
+        _mark_replica_down()
+        match = request.resolver_match
+        token = _reading_replica.set(False)
+        try:
+            response = match.func(request, *match.args, **match.kwargs)
+            if callable(getattr(response, "render", None)):
+                response = response.render()
+            return response
+        finally:
+            _reading_replica.reset(token)
+
     def _reads(self, request, session):  # type: ignore[no-untyped-def]
         if request.method not in ("GET", "HEAD") or not self._replica_page(request):
             return contextlib.nullcontext(False)

@@ -321,3 +321,22 @@ def test_a_background_export_waits_for_a_lagging_standby_then_reads_the_primary(
     assert not touching([q["sql"] for q in queries.captured_queries], REPORT)
     body = tasks.export_path(Export.objects.get(pk=export.pk)).read_text(encoding="utf-8-sig")
     assert len(body.strip().splitlines()) == 2  # the header and the one decision, from the primary
+
+
+def test_a_standby_that_fails_during_a_page_means_that_page_from_the_primary(
+    people, cluster, monkeypatch
+):
+    """Fault injected: the standby answers the router's question, then is gone."""
+    answered_decision(people["practitioner"], "share_without_consent", submit=True)
+    manager = client_for(people["manager"])
+    cluster.wait_replayed()
+    monkeypatch.setattr(routing, "replica_lsn", lambda: "FFFFFFF/0")  # "caught up"
+    connections["replica"].close()
+    cluster.stop_standby()
+    try:
+        response, sql = on("default", manager, reverse("reports"))
+        assert response.status_code == 200 and touching(sql, REPORT)
+        assert b"Decisions" in response.content
+    finally:
+        cluster.start_standby()
+        routing.reset_replica_state()
