@@ -52,6 +52,7 @@ REPLICA_URL_NAMES = frozenset(
 )
 # Not here: pages of one record (a record's access log among them). Someone who has just seen
 # a decision listed on a primary page must find it, even on a standby that lags.
+
 # Read from the primary always, whatever the page: who is signed in and what they may do,
 # and rows another process updates that their owner waits for (tasks, exports).
 PRIMARY_ONLY_APPS = frozenset(

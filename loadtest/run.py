@@ -78,6 +78,17 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def worker_rss_mb(masters: list[int]) -> float:
+    """The mean resident memory of the gunicorn workers (not the masters), in MB."""
+    import psutil
+
+    sizes = []
+    for pid in masters:
+        with suppress(psutil.NoSuchProcess):
+            sizes += [child.memory_info().rss for child in psutil.Process(pid).children()]
+    return round(sum(sizes) / len(sizes) / 2**20, 1) if sizes else 0.0
+
+
 def postmaster(data: Path) -> int:
     return int((data / "postmaster.pid").read_text().split()[0])
 
@@ -217,6 +228,7 @@ def main() -> int:
             figures["cpu"]["primary"]["cpu_ms_per_audit_event"] = round(
                 1000 * cpu["primary"] / primary["audit_events"], 1
             )
+        figures["web_worker_rss_mb"] = worker_rss_mb(node_pids)
         figures["load_average_at_end"] = os.getloadavg()[0]
         figures["setup_and_run_seconds"] = round(time.monotonic() - started, 1)
     report(figures)
@@ -324,6 +336,7 @@ def report(figures: dict) -> None:
                  if "cpu_ms_per_audit_event" in used else "")  # fmt: skip
         print(f"CPU {name}: {used['cpu_seconds']} s ({used['cores_busy']} cores busy), "
               f"{used['cpu_ms_per_request']} ms per request{extra}")  # fmt: skip
+    print(f"gunicorn worker memory (RSS, mean): {figures['web_worker_rss_mb']} MB")
     print(f"machine load average at the end: {figures['load_average_at_end']:.1f} "
           f"on {os.cpu_count()} cores (shared: figures are lower bounds)")  # fmt: skip
     (RESULTS / "loadtest.json").write_text(json.dumps(figures, indent=2) + "\n")
