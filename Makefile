@@ -180,3 +180,10 @@ clean: ## Remove caches and build output (keeps .venv and db.sqlite3)
 
 distclean: clean ## clean, and remove .venv too
 	rm -rf $(VENV)
+
+# ---- scale out: the load test (docs/scaling.md) ------------------------------------------
+# A throwaway PostgreSQL primary + streaming standby (tests/pgcluster.py), two gunicorn nodes,
+# locust headless over loopback; bounded by LOADTEST_SECONDS (90) and LOADTEST_MAX_REQUESTS.
+.PHONY: loadtest
+loadtest: sysdeps install ## Load test: 2 web nodes, primary + standby, locust; figures + chart
+	$(BIN)/python loadtest/run.py

@@ -332,3 +332,39 @@ if "ISG_CACHE_BACKEND" not in os.environ and not DEBUG:
             "LOCATION": os.environ.get("ISG_CACHE_LOCATION", "") or "isg_cache",
         }
     }
+# ---- Scale out: a streaming standby for reads, exports in shared storage (docs/scaling.md) --
+# DATABASE_REPLICA_URL: a PostgreSQL hot standby of DATABASES["default"]. Reports, the audit-log
+# pages and background export builds read from it once it has replayed the reader's own last
+# write; everything else, and every write, goes to the primary (decisions/routing.py).
+DATABASE_ROUTERS = ["decisions.routing.ReplicaRouter"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "decisions.routing.ReplicaReadsMiddleware",
+)
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=envint("CONN_MAX_AGE", 60)
+    )
+    # A standby that does not answer quickly is skipped (the primary serves the page).
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", envint("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
+    )
+    # Tests: the standby mirrors the test database (Django creates no second one).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Sessions in the database (Django's default, stated): any web node serves any request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Finished export files: a local folder by default (ISG_EXPORTS_DIR, 0600 files); with
+# ISG_EXPORTS_STORAGE set, that Django storage backend, e.g. storages.backends.s3.S3Storage
+# (django-storages; its AWS_* settings from the environment: AWS_STORAGE_BUCKET_NAME,
+# AWS_S3_ENDPOINT_URL, AWS_S3_REGION_NAME, and credentials from the usual AWS variables or an
+# instance role). Every web node and worker must see the same storage.
+if os.environ.get("ISG_EXPORTS_STORAGE"):
+    STORAGES["exports"] = {
+        "BACKEND": os.environ["ISG_EXPORTS_STORAGE"],
+        "OPTIONS": {"location": os.environ.get("ISG_EXPORTS_PREFIX", "exports")},
+    }
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME")
+    AWS_DEFAULT_ACL = None  # private objects: the bucket's own policy, never public-read
+    AWS_QUERYSTRING_AUTH = True

@@ -2,9 +2,15 @@
 when it is ready), and deleting files past their retention period; and where finished files
 are kept.
 
+Export files are kept through a Django storage backend (export_storage), so every web node
+and worker sees the same files: a local folder by default (settings.ISG_EXPORTS_DIR, which
+the nodes must then share), or the backend named by settings.STORAGES["exports"], e.g.
+S3-compatible object storage through django-storages. Nothing here assumes a local path.
+
 Export files hold personal data (or partnership figures), so they are private to the ISG
-process: the folder is 0700 and each file is created 0600, never readable by other users of
-the server. They are kept for settings.ISG_EXPORT_RETENTION_DAYS, then deleted by
+process: the local folder is 0700 and each file is created 0600, never readable by other users
+of the server (PrivateFileSystemStorage); a bucket must be private. They are kept for
+settings.ISG_EXPORT_RETENTION_DAYS, then deleted by
 `prune_exports` (the task, or `manage.py prune_exports` from a daily timer), each deletion an
 audit event.
 
@@ -19,12 +25,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -50,6 +59,7 @@ from decisions.reports.filters import (
     filters_from_json,
     is_aggregate_only,
 )
+from decisions.routing import primary_lsn, replica_configured, replica_reads
 
 logger = logging.getLogger(__name__)
 
@@ -61,21 +71,81 @@ EXPORT_FILE = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}(-aggregate)?\.(csv|pdf|zip)
 
 
 def exports_dir() -> Path:
-    """Where finished exports are kept: outside static and media URLs, never served directly."""
+    """The local exports folder (the default storage): outside static and media URLs, never
+    served directly."""
     return Path(settings.ISG_EXPORTS_DIR)
 
 
-def export_path(export: Export) -> Path:
-    return exports_dir() / export.file_name
+class PrivateFileSystemStorage(FileSystemStorage):
+    """The local exports folder: 0700, each file created 0600 without following a planted
+    link, written under a ".part" name and renamed, so no reader sees half a file."""
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name  # named by the export's id: a rebuilt export replaces its own file
+
+    def _save(self, name: str, content: File) -> str:
+        folder = private_folder(Path(self.location))
+        partial = folder / f"{name}.part"
+        try:
+            with create_private(partial) as handle:
+                for chunk in content.chunks():
+                    handle.write(chunk)
+            os.replace(partial, folder / name)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return name
+
+
+def export_storage() -> Storage:
+    """Where finished exports are kept: STORAGES["exports"] when configured (object storage
+    shared by every node), otherwise the private local folder ISG_EXPORTS_DIR."""
+    if "exports" in settings.STORAGES:
+        return storages["exports"]
+    return PrivateFileSystemStorage(location=exports_dir())
+
+
+class StoredFile:
+    """An export's file in a storage without local paths, with the few methods of a Path
+    that readers of export_path() use (is_file, open, read_bytes, read_text, unlink)."""
+
+    def __init__(self, storage: Storage, name: str) -> None:
+        self.storage, self.name = storage, name
+
+    def is_file(self) -> bool:
+        return bool(self.name) and self.storage.exists(self.name)
+
+    exists = is_file
+
+    def open(self, mode: str = "rb") -> IO[bytes]:
+        return self.storage.open(self.name, mode)
+
+    def read_bytes(self) -> bytes:
+        with self.open("rb") as handle:
+            return handle.read()
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.read_bytes().decode(encoding)
+
+    def unlink(self, missing_ok: bool = False) -> None:
+        self.storage.delete(self.name)
+
+
+def export_path(export: Export) -> Path | StoredFile:
+    """An export's file: a Path in the local folder, or a StoredFile in object storage."""
+    storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        return Path(storage.path(export.file_name))
+    return StoredFile(storage, export.file_name)
 
 
 def built_aggregate_only(export: Export) -> bool:
     return Path(export.file_name).stem.endswith(AGGREGATE_MARK)
 
 
-def private_folder() -> Path:
+def private_folder(folder: Path | None = None) -> Path:
     """The exports folder, created 0700 (mkdir's mode is masked by the umask, so set again)."""
-    folder = exports_dir()
+    folder = folder or exports_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         folder.chmod(0o700)
@@ -125,33 +195,37 @@ def build_export(export_id: int) -> str:
     if not updated:
         return "skipped"
     export = Export.objects.select_related("owner").get(pk=export_id)
-    partial: Path | None = None
+    storage = export_storage()
     try:
         filters = _filters_for(export)
         mark = AGGREGATE_MARK if is_aggregate_only(export.owner, filters) else ""
         file_name = f"{export.public_id}{mark}.{EXTENSIONS[ExportKind(export.kind)]}"
-        folder = private_folder()
-        partial = folder / f"{file_name}.part"
-        with create_private(partial) as handle:
-            extra = _write(export, filters, handle)
-        os.replace(partial, folder / file_name)
+        # Built in a private temporary file (memory up to 20 MB), then handed to the storage.
+        with tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024) as spool:
+            # The decisions are read from the standby when there is one and it has replayed
+            # what the primary held as this build started (decisions.routing).
+            with replica_reads(min_lsn=_primary_position(), wait=REPLICA_WAIT_SECONDS):
+                extra = _write(export, filters, spool)
+            spool.seek(0)
+            file_name = storage.save(file_name, File(spool, name=file_name))
+        size = storage.size(file_name)
     except Exception as exc:
-        if partial is not None:
-            partial.unlink(missing_ok=True)
         # Log the export id and error type only: messages can quote filter values or data.
         logger.warning("export %s failed: %s", export.public_id, type(exc).__name__)
         _finish(export, ExportStatus.FAILED)
         if not isinstance(exc, ExportRefused):
             raise
         return "refused"
-    _finish(
-        export,
-        ExportStatus.READY,
-        file_name=file_name,
-        size=(folder / file_name).stat().st_size,
-        **extra,
-    )
+    _finish(export, ExportStatus.READY, file_name=file_name, size=size, **extra)
     return "ready"
+
+
+# How long a build waits for the standby to catch up before reading from the primary.
+REPLICA_WAIT_SECONDS = 5.0
+
+
+def _primary_position() -> str | None:
+    return primary_lsn() if replica_configured() else None
 
 
 @transaction.atomic
@@ -256,7 +330,8 @@ def _delete(export_id: int) -> int:
     if export is None:
         return 0  # a prune running beside this one got there first
     Export.objects.filter(pk=export.pk).update(status=ExportStatus.DELETED)
-    path = export_path(export)
+    storage = export_storage()
+    found = bool(export.file_name) and storage.exists(export.file_name)
     record_event(
         AuditAction.REPORT_EXPORT_DELETED,
         actor=None,
@@ -267,27 +342,29 @@ def _delete(export_id: int) -> int:
             "owner": export.owner_id,
             "finished_at": export.finished_at,
             "retention_days": settings.ISG_EXPORT_RETENTION_DAYS,
-            "file_found": path.is_file(),
+            "file_found": found,
         },
     )
     # Last: if the file cannot be deleted, the row and its event roll back and the next
     # prune tries again; a file is never left behind a row that says it is gone.
-    path.unlink(missing_ok=True)
+    if found:
+        storage.delete(export.file_name)
     return 1
 
 
 def _delete_leftovers(cutoff: datetime) -> int:
     """Old files no ready export owns: partial files of a stopped worker, earlier deletions."""
-    folder = exports_dir()
-    if not folder.is_dir():
-        return 0
+    storage = export_storage()
+    try:
+        _folders, files = storage.listdir("")
+    except (FileNotFoundError, NotImplementedError):
+        return 0  # no folder yet, or a storage that cannot list (its own lifecycle rules)
     kept = set(Export.objects.filter(status=ExportStatus.READY).values_list("file_name", flat=True))
     removed = 0
-    for path in folder.iterdir():
-        if not EXPORT_FILE.fullmatch(path.name) or path.name in kept or not path.is_file():
+    for name in files:
+        if not EXPORT_FILE.fullmatch(name) or name in kept:
             continue
-        made = datetime.fromtimestamp(path.stat().st_mtime, tz=cutoff.tzinfo)
-        if made < cutoff:
-            path.unlink(missing_ok=True)
+        if storage.get_modified_time(name) < cutoff:
+            storage.delete(name)
             removed += 1
     return removed
