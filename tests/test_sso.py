@@ -10,7 +10,11 @@ from django.urls import reverse
 from decisions.audit import AuditAction
 from decisions.models import AuditEvent, Role
 from tests.factories import OrganisationFactory, UserFactory
-from tests.oidc_provider.fixtures import oidc_provider, sso_http  # noqa: F401
+from tests.oidc_provider import fixtures
+
+# The local identity provider (a session fixture), and ISG allowed to reach it over HTTP.
+oidc_provider = fixtures.oidc_provider
+sso_http = fixtures.sso_http
 
 pytestmark = pytest.mark.usefixtures("sso_http")
 
@@ -22,7 +26,7 @@ def events(action: str) -> list[AuditEvent]:
 
 
 @pytest.fixture
-def provider(oidc_provider, org):  # noqa: F811
+def provider(oidc_provider, org):
     return oidc_provider.register(org, domains=[DOMAIN])
 
 
@@ -35,7 +39,7 @@ def invited(org):
     return user
 
 
-def test_an_invited_user_signs_in_through_the_provider(oidc_provider, provider, invited):  # noqa: F811
+def test_an_invited_user_signs_in_through_the_provider(oidc_provider, provider, invited):
     oidc_provider.add_user(invited.email)
     client = Client()
     response = oidc_provider.sign_in(client, invited.email)
@@ -54,7 +58,7 @@ def refused(response, words: str) -> None:
     assert words in response.content.decode()
 
 
-def test_isg_mfa_is_skipped_for_an_sso_session(oidc_provider, provider, invited, settings):  # noqa: F811
+def test_isg_mfa_is_skipped_for_an_sso_session(oidc_provider, provider, invited, settings):
     settings.ISG_MFA_REQUIRED = True
     oidc_provider.add_user(invited.email)
     client = Client()
@@ -70,7 +74,7 @@ def test_a_password_session_still_needs_isg_mfa(invited, settings):
 
 
 def test_someone_without_an_isg_account_is_refused_with_a_clear_message(
-    oidc_provider,  # noqa: F811
+    oidc_provider,
     provider,
 ):
     oidc_provider.add_user(f"stranger@{DOMAIN}")
@@ -86,7 +90,7 @@ def test_someone_without_an_isg_account_is_refused_with_a_clear_message(
     assert not events(AuditAction.SSO_SIGNED_IN)
 
 
-def test_a_token_for_another_audience_is_refused(oidc_provider, org, invited):  # noqa: F811
+def test_a_token_for_another_audience_is_refused(oidc_provider, org, invited):
     oidc_provider.register(org, domains=[DOMAIN], client_id="isg-wrong-audience")
     oidc_provider.add_user(invited.email)
     response = oidc_provider.sign_in(Client(), invited.email)
@@ -96,7 +100,7 @@ def test_a_token_for_another_audience_is_refused(oidc_provider, org, invited):  
     assert (event.details["reason"], event.details["detail"]) == ("token", "audience")
 
 
-def test_an_expired_token_is_refused(oidc_provider, org, invited):  # noqa: F811
+def test_an_expired_token_is_refused(oidc_provider, org, invited):
     oidc_provider.register(org, domains=[DOMAIN], client_id="isg-expired")
     oidc_provider.add_user(invited.email)
     response = oidc_provider.sign_in(Client(), invited.email)
@@ -105,7 +109,7 @@ def test_an_expired_token_is_refused(oidc_provider, org, invited):  # noqa: F811
     assert (event.details["reason"], event.details["detail"]) == ("token", "expired")
 
 
-def test_an_account_of_another_organisation_is_refused(oidc_provider, provider, other_org):  # noqa: F811
+def test_an_account_of_another_organisation_is_refused(oidc_provider, provider, other_org):
     outsider = UserFactory(organisation=other_org, email=f"moved@{DOMAIN}")
     oidc_provider.add_user(outsider.email)
     response = oidc_provider.sign_in(Client(), outsider.email)
@@ -117,14 +121,14 @@ def test_an_account_of_another_organisation_is_refused(oidc_provider, provider, 
     assert event.organisation == other_org
 
 
-def test_a_deactivated_account_is_refused(oidc_provider, provider, invited):  # noqa: F811
+def test_a_deactivated_account_is_refused(oidc_provider, provider, invited):
     invited.is_active = False
     invited.save()
     oidc_provider.add_user(invited.email)
     refused(oidc_provider.sign_in(Client(), invited.email), "deactivated")
 
 
-def test_the_providers_answer_decides_not_the_typed_address(oidc_provider, provider, org):  # noqa: F811
+def test_the_providers_answer_decides_not_the_typed_address(oidc_provider, provider, org):
     """Typed an address at the organisation's domain, signed in at the provider as someone
     whose address is at a domain the organisation does not serve: refused."""
     elsewhere = UserFactory(organisation=org, email="pat@elsewhere.example.com")
@@ -138,7 +142,7 @@ def test_the_providers_answer_decides_not_the_typed_address(oidc_provider, provi
     assert events(AuditAction.SSO_REFUSED)[0].details["reason"] == "domain"
 
 
-def test_a_callback_cannot_be_used_twice(oidc_provider, provider, invited):  # noqa: F811
+def test_a_callback_cannot_be_used_twice(oidc_provider, provider, invited):
     oidc_provider.add_user(invited.email)
     client = Client()
     client.post(reverse("sso_start"), {"email": invited.email})
@@ -169,7 +173,7 @@ def test_a_provider_error_is_shown_plainly(provider):
 
 
 def test_sign_out_ends_the_session_and_offers_the_providers_sign_out(
-    oidc_provider,  # noqa: F811
+    oidc_provider,
     provider,
     invited,
 ):
@@ -195,7 +199,7 @@ def test_sign_out_ends_the_session_and_offers_the_providers_sign_out(
     assert back.headers["Location"] == "http://testserver/accounts/login/"
 
 
-def test_a_timed_out_sso_session_is_an_sso_sign_out_event(oidc_provider, provider, invited):  # noqa: F811
+def test_a_timed_out_sso_session_is_an_sso_sign_out_event(oidc_provider, provider, invited):
     oidc_provider.add_user(invited.email)
     client = Client()
     oidc_provider.sign_in(client, invited.email)
@@ -204,7 +208,7 @@ def test_a_timed_out_sso_session_is_an_sso_sign_out_event(oidc_provider, provide
     assert event.details["end_session_offered"] is False
 
 
-def test_the_role_follows_the_group_claim(oidc_provider, org, invited):  # noqa: F811
+def test_the_role_follows_the_group_claim(oidc_provider, org, invited):
     oidc_provider.register(
         org,
         domains=[DOMAIN],
@@ -220,7 +224,7 @@ def test_the_role_follows_the_group_claim(oidc_provider, org, invited):  # noqa:
     assert not events(AuditAction.USER_CHANGED)  # logged once, by the SSO event
 
 
-def test_a_group_never_changes_an_administrators_role(oidc_provider, org):  # noqa: F811
+def test_a_group_never_changes_an_administrators_role(oidc_provider, org):
     oidc_provider.register(
         org, domains=[DOMAIN], group_claim="groups", role_mapping="isg-leads = lead"
     )
@@ -245,7 +249,7 @@ def test_a_switched_off_provider_is_not_offered(provider):
     assert Client().get(reverse("sso_go", args=[provider.public_id])).status_code == 404
 
 
-def test_a_provider_whose_secret_is_not_set_says_so(oidc_provider, org):  # noqa: F811
+def test_a_provider_whose_secret_is_not_set_says_so(oidc_provider, org):
     provider = oidc_provider.register(
         org, domains=[DOMAIN], client_secret_env="ISG_OIDC_SECRET_NOT_SET"
     )
@@ -268,7 +272,7 @@ def test_the_start_pages_carry_no_personal_data_in_urls(provider):
 
 
 def test_an_sso_user_confirms_with_the_provider_before_administration(
-    oidc_provider,  # noqa: F811
+    oidc_provider,
     org,
     settings,
 ):
@@ -297,7 +301,7 @@ def test_an_sso_user_confirms_with_the_provider_before_administration(
     assert event.details["provider"] == str(provider.public_id)
 
 
-def test_confirming_as_someone_else_is_refused(oidc_provider, org):  # noqa: F811
+def test_confirming_as_someone_else_is_refused(oidc_provider, org):
     oidc_provider.register(org, domains=[DOMAIN])
     admin = UserFactory(organisation=org, role=Role.ADMIN, email=f"admin@{DOMAIN}")
     other = UserFactory(organisation=org, email=f"other@{DOMAIN}")
@@ -314,7 +318,7 @@ def test_confirming_as_someone_else_is_refused(oidc_provider, org):  # noqa: F81
     assert not events(AuditAction.SSO_REAUTHENTICATED)
 
 
-def test_another_organisations_provider_is_never_used_for_this_one(oidc_provider, org):  # noqa: F811
+def test_another_organisations_provider_is_never_used_for_this_one(oidc_provider, org):
     """Two organisations, two providers: each address goes to its own organisation's."""
     second = OrganisationFactory(name="Rutland County Council")
     oidc_provider.register(org, domains=[DOMAIN])

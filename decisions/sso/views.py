@@ -50,8 +50,7 @@ REFUSALS = {
     "to invite you, then sign in again.",
     "other_organisation": "Your ISG account is not in the organisation whose sign-in service you "
     "used. Ask your ISG administrator which way you should sign in.",
-    "inactive": "Your ISG account has been deactivated. Ask your organisation's ISG "
-    "administrator.",
+    "inactive": "Your ISG account has been deactivated. Ask your organisation's ISG administrator.",
     "domain": "Your organisation's sign-in service gave an email address ({email}) that it does "
     "not sign in to ISG. Ask your ISG administrator.",
     "no_email": "Your organisation's sign-in service did not tell ISG your email address. Ask "
@@ -165,9 +164,7 @@ class Confirm(Authenticate):
 
     def provider_for(self, request: HttpRequest, public_id: Any) -> IdentityProvider:
         info = sso_info(request.session) if request.user.is_authenticated else None
-        return get_object_or_404(
-            IdentityProvider, pk=(info or {}).get("provider"), is_enabled=True
-        )
+        return get_object_or_404(IdentityProvider, pk=(info or {}).get("provider"), is_enabled=True)
 
 
 class Callback(OIDCAuthenticationCallbackView):

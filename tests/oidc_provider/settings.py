@@ -1,4 +1,4 @@
-"""Settings of the test identity provider (not ISG's): django-oidc-provider, SQLite in a temp dir."""
+"""The test identity provider's settings (not ISG's): django-oidc-provider, SQLite in a temp dir."""
 
 import os
 from pathlib import Path
