@@ -1,0 +1,81 @@
+"""A practitioner signs in through their organisation's sign-in service (the local OpenID
+Connect provider, tests/oidc_provider/) in Chromium, and signs out of both."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from decisions.audit import AuditAction
+from decisions.models import AuditEvent
+from tests.e2e.browser import goto, landed, navigate
+from tests.factories import UserFactory
+from tests.oidc_provider import fixtures
+from tests.oidc_provider.fixtures import PASSWORD
+
+pytestmark = pytest.mark.e2e
+oidc_provider = fixtures.oidc_provider
+
+DOMAIN = "lcc.example.org"
+
+
+def sign_in_and_out_with_the_organisations_account(page: Page, email: str, provider: str):
+    """On the browser's thread: no ORM. The provider's own pages are not ISG's, so they get
+    no accessibility checks; every ISG page does (landed/navigate)."""
+    seen: dict[str, str] = {}
+    goto(page, "/accounts/login/")
+    navigate(
+        page, page.get_by_role("button", name="Sign in with your organisation's account").click
+    )
+    page.get_by_label("Work email address").fill(email)
+    navigate(page, page.get_by_role("button", name="Continue", exact=True).click)
+    seen["continue"] = page.locator("h1").inner_text()
+    page.get_by_role("button", name=re.compile(r"^Continue to ")).click()
+    page.wait_for_url(re.compile(rf"^{re.escape(provider)}/accounts/login/"))
+    seen["provider_page"] = page.locator("h1").inner_text()
+    page.get_by_label("Username").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation(url=re.compile(r"/decisions/$")):
+        page.get_by_role("button", name="Sign in to the provider").click()
+    landed(page)
+    seen["signed_in_page"] = page.locator("h1").inner_text()
+    seen["header"] = page.locator("header").inner_text()
+    navigate(page, page.get_by_role("button", name="Sign out").click)
+    seen["signed_out"] = page.locator("h1").inner_text()
+    page.get_by_role("button", name="Sign out of your organisation's account").click()
+    page.wait_for_url(re.compile(r"/accounts/login/$"))
+    landed(page)
+    seen["back_at"] = page.url
+    goto(page, "/decisions/")
+    seen["after_sign_out"] = page.url
+    return seen
+
+
+def test_a_practitioner_signs_in_with_their_organisations_account(
+    browser, live_server, oidc_provider, org, settings
+):
+    settings.ISG_SSO_ALLOW_HTTP = True
+    settings.ISG_MFA_REQUIRED = True  # ISG's own second factor is skipped: the provider's counts
+    oidc_provider.allow(live_server.url)
+    oidc_provider.register(org, domains=[DOMAIN])
+    person = UserFactory(organisation=org, email=f"pat@{DOMAIN}")
+    person.set_unusable_password()
+    person.save()
+    oidc_provider.add_user(person.email)
+
+    seen = browser.run(
+        sign_in_and_out_with_the_organisations_account, person.email, oidc_provider.url
+    )
+
+    assert seen["continue"] == f"Sign in with your {org.name} account"
+    assert seen["provider_page"] == "Test identity provider"
+    assert seen["signed_in_page"] == "My decisions"
+    assert person.email in seen["header"]
+    assert seen["signed_out"] == "You have signed out of ISG"
+    assert seen["back_at"] == f"{live_server.url}/accounts/login/"
+    assert "/accounts/login/" in seen["after_sign_out"]
+    assert AuditEvent.objects.filter(action=AuditAction.SSO_SIGNED_IN, actor=person).count() == 1
+    signed_out = AuditEvent.objects.get(action=AuditAction.SSO_SIGNED_OUT, actor=person)
+    assert signed_out.details["end_session_offered"] is True
