@@ -325,3 +325,31 @@ def test_another_organisations_provider_is_never_used_for_this_one(oidc_provider
     theirs = oidc_provider.register(second, domains=["rutland.example.org"])
     response = Client().post(reverse("sso_start"), {"email": "someone@rutland.example.org"})
     assert response.context["provider"] == theirs
+
+
+def test_the_page_asked_for_is_where_the_sign_in_ends(oidc_provider, provider, invited):
+    oidc_provider.add_user(invited.email)
+    response = oidc_provider.sign_in(Client(), invited.email, next_url=reverse("start"))
+    assert response["Location"] == reverse("start")
+
+
+def test_a_next_address_on_another_site_is_ignored(oidc_provider, provider, invited):
+    oidc_provider.add_user(invited.email)
+    response = oidc_provider.sign_in(Client(), invited.email, next_url="https://evil.example/")
+    assert response["Location"] == reverse("home")
+
+
+def test_only_an_sso_session_can_confirm_with_the_provider(provider, practitioner):
+    client = Client()
+    assert client.get(reverse("sso_confirm")).status_code == 404
+    client.force_login(practitioner)
+    assert client.get(reverse("sso_confirm")).status_code == 404
+
+
+def test_sign_out_of_a_password_session_goes_to_the_sign_in_page(practitioner):
+    client = Client()
+    client.force_login(practitioner)
+    response = client.post(reverse("sso_sign_out"))
+    assert response["Location"] == reverse("login")
+    assert not events(AuditAction.SSO_SIGNED_OUT)
+    assert client.get(reverse("my_decisions")).status_code == 302
