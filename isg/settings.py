@@ -309,6 +309,5 @@ OIDC_USE_PKCE = True
 OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic: the default of Entra ID, Google, Okta
 OIDC_CREATE_USER = False  # no self-registration: a first sign-in finds an invited account
 OIDC_TIMEOUT = envint("ISG_SSO_TIMEOUT_SECONDS", 10)
-OIDC_REDIRECT_REQUIRE_HTTPS = not DEBUG and SECURE_SSL_REDIRECT
 # Plain-HTTP providers on this machine only (the test suite's local provider); never in production.
 ISG_SSO_ALLOW_HTTP = envbool("ISG_SSO_ALLOW_HTTP", False)

@@ -46,7 +46,16 @@ def form(issuer: str, **changes: str) -> dict[str, str]:
 
 @pytest.fixture
 def as_admin(admin_user):
+    """An administrator of `org` only."""
     return client_for(admin_user)
+
+
+@pytest.fixture
+def as_partnership(other_org):
+    admin = UserFactory(
+        organisation=other_org, role=Role.ADMIN, partnership_wide=True, email="padmin@example.org"
+    )
+    return client_for(admin)
 
 
 @pytest.mark.django_db
@@ -88,15 +97,19 @@ def test_the_organisation_page_links_to_single_sign_on(as_admin, org):
 
 
 @pytest.mark.django_db
-def test_the_page_shows_what_to_register_with_the_provider(as_admin, org):
-    page = as_admin.get(reverse("admin_sso", args=[org.slug])).content.decode()
+def test_the_page_shows_what_to_register_with_the_provider(as_partnership, org):
+    page = as_partnership.get(reverse("admin_sso", args=[org.slug])).content.decode()
     assert "http://testserver/accounts/sso/callback/" in page
     assert "Set up single sign-on" in page
 
 
 @pytest.mark.usefixtures("sso_http")
-def test_an_administrator_sets_it_up_from_the_issuer_alone(oidc_provider, as_admin, org):
-    response = as_admin.post(reverse("admin_sso_edit", args=[org.slug]), form(oidc_provider.issuer))
+def test_a_partnership_administrator_sets_it_up_from_the_issuer_alone(
+    oidc_provider, as_partnership, org
+):
+    response = as_partnership.post(
+        reverse("admin_sso_edit", args=[org.slug]), form(oidc_provider.issuer)
+    )
     assert response["Location"] == reverse("admin_sso", args=[org.slug])
     provider = IdentityProvider.objects.get(organisation=org)
     assert provider.issuer == oidc_provider.issuer
@@ -105,23 +118,23 @@ def test_an_administrator_sets_it_up_from_the_issuer_alone(oidc_provider, as_adm
     assert provider.end_session_endpoint == f"{oidc_provider.issuer}/end-session"
     assert provider.domains == ["lcc.example.org", "leicester.example.org"]
     [event] = events(AuditAction.SSO_PROVIDER_CREATED)
-    assert event.organisation == org
+    assert (event.object_kind, event.object_id) == ("organisation", str(org.pk))
     assert event.details["settings"]["client_secret_env"] == SECRET_ENV
     assert "isg-test-client-secret" not in str(event.details)
-    page = as_admin.get(reverse("admin_sso", args=[org.slug])).content.decode()
+    page = as_partnership.get(reverse("admin_sso", args=[org.slug])).content.decode()
     assert "set</dd>" in page or ": set" in page
 
 
 @pytest.mark.usefixtures("sso_http")
-def test_a_change_is_one_event_with_what_changed(oidc_provider, as_admin, org):
+def test_a_change_is_one_event_with_what_changed(oidc_provider, as_partnership, org):
     address = reverse("admin_sso_edit", args=[org.slug])
-    as_admin.post(address, form(oidc_provider.issuer))
+    as_partnership.post(address, form(oidc_provider.issuer))
     provider = IdentityProvider.objects.get(organisation=org)
     values = form(oidc_provider.issuer, name="Entra")
     for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"):
         values[name] = getattr(provider, name)
     values["end_session_endpoint"] = provider.end_session_endpoint
-    as_admin.post(address, values)
+    as_partnership.post(address, values)
     [event] = events(AuditAction.SSO_PROVIDER_CHANGED)
     assert event.details["changes"] == {"name": ["Microsoft Entra ID", "Entra"]}
 
@@ -138,9 +151,11 @@ def test_a_change_is_one_event_with_what_changed(oidc_provider, as_admin, org):
         ("name", "", "Enter the name of the sign-in service"),
     ],
 )
-def test_bad_input_gets_an_error_summary_and_saves_nothing(as_admin, org, field, value, message):
+def test_bad_input_gets_an_error_summary_and_saves_nothing(
+    as_partnership, org, field, value, message
+):
     values = {**form("https://login.example.org/"), field: value}
-    response = as_admin.post(reverse("admin_sso_edit", args=[org.slug]), values)
+    response = as_partnership.post(reverse("admin_sso_edit", args=[org.slug]), values)
     assert response.status_code == 400
     page = response.content.decode()
     assert "govuk-error-summary" in page
@@ -150,9 +165,9 @@ def test_bad_input_gets_an_error_summary_and_saves_nothing(as_admin, org, field,
 
 
 @pytest.mark.usefixtures("sso_http")
-def test_an_issuer_without_a_discovery_document_is_an_error_on_the_page(as_admin, org):
+def test_an_issuer_without_a_discovery_document_is_an_error_on_the_page(as_partnership, org):
     values = form("http://127.0.0.1:9/nothing-here")
-    response = as_admin.post(reverse("admin_sso_edit", args=[org.slug]), values)
+    response = as_partnership.post(reverse("admin_sso_edit", args=[org.slug]), values)
     assert response.status_code == 400
     assert "could not read the discovery document" in response.content.decode()
     assert not IdentityProvider.objects.exists()
@@ -160,22 +175,24 @@ def test_an_issuer_without_a_discovery_document_is_an_error_on_the_page(as_admin
 
 @pytest.mark.usefixtures("sso_http")
 def test_a_domain_served_by_another_organisation_is_refused(
-    oidc_provider, as_admin, org, other_org
+    oidc_provider, as_partnership, org, other_org
 ):
     oidc_provider.register(other_org, domains=["lcc.example.org"])
-    response = as_admin.post(reverse("admin_sso_edit", args=[org.slug]), form(oidc_provider.issuer))
+    response = as_partnership.post(
+        reverse("admin_sso_edit", args=[org.slug]), form(oidc_provider.issuer)
+    )
     assert response.status_code == 400
     assert "already served by" in response.content.decode()
     assert not IdentityProvider.objects.filter(organisation=org).exists()
 
 
 @pytest.mark.usefixtures("sso_http")
-def test_switching_off_and_on_is_audited(oidc_provider, as_admin, org):
+def test_switching_off_and_on_is_audited(oidc_provider, as_partnership, org):
     provider = oidc_provider.register(org, domains=["lcc.example.org"])
-    as_admin.post(reverse("admin_sso_disable", args=[org.slug]))
+    as_partnership.post(reverse("admin_sso_disable", args=[org.slug]))
     provider.refresh_from_db()
     assert not provider.is_enabled
-    as_admin.post(reverse("admin_sso_enable", args=[org.slug]))
+    as_partnership.post(reverse("admin_sso_enable", args=[org.slug]))
     provider.refresh_from_db()
     assert provider.is_enabled
     assert len(events(AuditAction.SSO_PROVIDER_DISABLED)) == 1
@@ -185,3 +202,29 @@ def test_switching_off_and_on_is_audited(oidc_provider, as_admin, org):
 @pytest.mark.django_db
 def test_a_get_cannot_switch_it_off(as_admin, org):
     assert as_admin.get(reverse("admin_sso_disable", args=[org.slug])).status_code == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name,method",
+    [("admin_sso_edit", "GET"), ("admin_sso_edit", "POST"), ("admin_sso_enable", "POST")],
+)
+def test_an_organisations_own_administrator_cannot_set_it_up_or_switch_it_on(
+    name, method, as_admin, org
+):
+    """Whoever controls the provider can sign in as anyone in the organisation."""
+    assert visit(as_admin, name, method, org).status_code == 403
+    assert not IdentityProvider.objects.exists()
+
+
+@pytest.mark.usefixtures("sso_http")
+def test_an_organisations_own_administrator_can_switch_it_off(oidc_provider, as_admin, org):
+    provider = oidc_provider.register(org, domains=["lcc.example.org"])
+    page = as_admin.get(reverse("admin_sso", args=[org.slug])).content.decode()
+    assert "Switch off single sign-on" in page
+    assert "Change single sign-on" not in page
+    as_admin.post(reverse("admin_sso_disable", args=[org.slug]))
+    provider.refresh_from_db()
+    assert not provider.is_enabled
+    [event] = events(AuditAction.SSO_PROVIDER_DISABLED)
+    assert event.organisation == org

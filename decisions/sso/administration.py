@@ -1,6 +1,11 @@
 """Administration of an organisation's single sign-on (/administration/organisations/<slug>/
 single-sign-on/): see it, set it up or change it, switch it off or on.
 
+Whoever controls a provider can sign in as anyone in its organisation, the organisation's
+administrators included; so setting one up, changing it or switching it on is for partnership
+administrators (as is adding an organisation). An organisation's own administrators see it
+and can switch it off at once (everyone then signs in with a password).
+
 The same guard as every administration page (decisions.accounts.administration: the
 administrator role, a recent password, another organisation's page a 404); writes go through
 decisions.sso.services, one transaction with the audit event.
@@ -14,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from decisions import access
-from decisions.accounts.administration import administration
+from decisions.accounts.administration import administration, require_partnership
 from decisions.accounts.decorators import posted
 from decisions.models import IdentityProvider, Organisation
 from decisions.sso import forms, providers, services
@@ -36,6 +41,7 @@ def provider(request: HttpRequest, slug: str) -> HttpResponse:
         "organisation": org,
         "provider": found,
         "secret_set": bool(found and providers.client_secret(found)),
+        "partnership": access.administers_every_organisation(request.user),  # type: ignore[arg-type]
         "callback_url": request.build_absolute_uri(reverse("sso_callback")),
         "sign_out_url": request.build_absolute_uri(reverse("login")),
     }
@@ -45,6 +51,7 @@ def provider(request: HttpRequest, slug: str) -> HttpResponse:
 @administration("GET", "POST")
 def provider_edit(request: HttpRequest, slug: str) -> HttpResponse:
     org = _organisation(request, slug)
+    require_partnership(request)
     found = _provider(org)
     initial = {name: getattr(found, name) for name in services.FIELDS} if found else None
     form = forms.ProviderForm(posted(request), initial=initial)
@@ -68,6 +75,8 @@ def provider_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @administration("POST")
 def provider_status(request: HttpRequest, slug: str, enabled: bool) -> HttpResponse:
     org = _organisation(request, slug)
+    if enabled:
+        require_partnership(request)
     found = _provider(org)
     if found is None:
         return redirect("admin_sso", slug=org.slug)

@@ -8,6 +8,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from decisions.models import IdentityProvider
 from decisions.sso import services
 from decisions.sso.session import sso_info
 
@@ -19,6 +20,6 @@ def sso_signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) 
         return
     services.sso_signed_out(
         user=user,
-        provider_id=info.get("provider"),
+        provider=IdentityProvider.objects.filter(pk=info.get("provider")).first(),
         end_session_offered=bool(getattr(request, "isg_sso_end_session", False)),
     )

@@ -177,9 +177,14 @@ def sso_refused(
         throttled(f"{AuditAction.SSO_REFUSED.value}:{reason}", write)
 
 
-def sso_signed_out(*, user: User, provider_id: Any, end_session_offered: bool) -> None:
+def sso_signed_out(
+    *, user: User, provider: IdentityProvider | None, end_session_offered: bool
+) -> None:
     record_event(
         AuditAction.SSO_SIGNED_OUT,
         actor=user,
-        details={"provider_id": provider_id, "end_session_offered": end_session_offered},
+        details={
+            "provider": str(provider.public_id) if provider else None,
+            "end_session_offered": end_session_offered,
+        },
     )
