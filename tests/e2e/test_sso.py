@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Page
 
 from decisions.audit import AuditAction
-from decisions.models import AuditEvent
+from decisions.models import AuditEvent, IdentityProvider, Role
+from tests.e2e import journeys
 from tests.e2e.browser import goto, landed, navigate
 from tests.factories import UserFactory
 from tests.oidc_provider import fixtures
@@ -69,3 +70,40 @@ def test_a_practitioner_signs_in_with_their_organisations_account(
     assert AuditEvent.objects.filter(action=AuditAction.SSO_SIGNED_IN, actor=person).count() == 1
     signed_out = AuditEvent.objects.get(action=AuditAction.SSO_SIGNED_OUT, actor=person)
     assert signed_out.details["end_session_offered"] is True
+
+
+def administer_single_sign_on(page: Page, email: str, slug: str, issuer: str) -> dict[str, str]:
+    """A partnership administrator sets up an organisation's provider from its issuer alone."""
+    seen: dict[str, str] = {}
+    journeys.sign_in(page, email)
+    goto(page, f"/administration/organisations/{slug}/")
+    navigate(page, page.get_by_role("link", name="Single sign-on").click)
+    navigate(page, page.get_by_role("button", name="Set up single sign-on").click)
+    navigate(page, page.get_by_role("button", name="Save single sign-on").click)  # empty: errors
+    seen["error_summary"] = page.locator(".govuk-error-summary").inner_text()
+    page.get_by_label("Name of the sign-in service").fill("Test identity provider")
+    page.get_by_label("Issuer").fill(issuer)
+    page.get_by_label("Client ID").fill("isg")
+    page.get_by_label("Environment variable holding the client secret").fill(fixtures.SECRET_ENV)
+    page.get_by_label("Email domains").fill(DOMAIN)
+    navigate(page, page.get_by_role("button", name="Save single sign-on").click)
+    seen["saved"] = page.locator(".govuk-notification-banner").inner_text()
+    seen["summary"] = page.locator("main").inner_text()
+    return seen
+
+
+def test_a_partnership_administrator_sets_up_single_sign_on(
+    browser, live_server, oidc_provider, org, other_org, settings
+):
+    settings.ISG_SSO_ALLOW_HTTP = True
+    admin = UserFactory(
+        organisation=other_org, role=Role.ADMIN, partnership_wide=True, email="padmin@example.org"
+    )
+
+    seen = browser.run(administer_single_sign_on, admin.email, org.slug, oidc_provider.issuer)
+
+    assert "Enter the name of the sign-in service" in seen["error_summary"]
+    assert "Single sign-on saved." in seen["saved"]
+    assert f"{live_server.url}/accounts/sso/callback/" in seen["summary"]
+    provider = IdentityProvider.objects.get(organisation=org)
+    assert provider.jwks_uri == f"{oidc_provider.issuer}/jwks"

@@ -27,7 +27,7 @@ def sign_in_through_provider(
     goto(page, "/accounts/login/" + (f"?{urlencode({'next': next_path})}" if next_path else ""))
     isg = page.url.split("/accounts/login/")[0]
     navigate(
-        page, page.get_by_role("button", name="Sign in with your organisation's account").click
+        page, page.get_by_role("button", name="Continue with your organisation's account").click
     )
     page.get_by_label("Work email address").fill(email)
     navigate(page, page.get_by_role("button", name="Continue", exact=True).click)
