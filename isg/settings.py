@@ -311,3 +311,5 @@ OIDC_CREATE_USER = False  # no self-registration: a first sign-in finds an invit
 OIDC_TIMEOUT = envint("ISG_SSO_TIMEOUT_SECONDS", 10)
 # Plain-HTTP providers on this machine only (the test suite's local provider); never in production.
 ISG_SSO_ALLOW_HTTP = envbool("ISG_SSO_ALLOW_HTTP", False)
+# The sign-in page offers single sign-on only when some organisation has it switched on.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("decisions.sso.context.sso_available")

@@ -257,7 +257,12 @@ def test_a_provider_whose_secret_is_not_set_says_so(oidc_provider, org):
     refused(response, "not ready yet")
 
 
-def test_the_sign_in_page_offers_the_organisations_account():
+@pytest.mark.django_db
+def test_the_sign_in_page_offers_no_sso_when_no_organisation_has_it():
+    assert reverse("sso_start") not in Client().get(reverse("login")).content.decode()
+
+
+def test_the_sign_in_page_offers_the_organisations_account(provider):
     response = Client().get(reverse("login"))
     assert "Sign in with your organisation's account" in response.content.decode()
     assert reverse("sso_start") in response.content.decode()
