@@ -358,3 +358,11 @@ def test_sign_out_of_a_password_session_goes_to_the_sign_in_page(practitioner):
     assert response["Location"] == reverse("login")
     assert not events(AuditAction.SSO_SIGNED_OUT)
     assert client.get(reverse("my_decisions")).status_code == 302
+
+
+def test_sign_in_as_sets_everything_up_for_other_tests(oidc_provider, practitioner):
+    """The helper the API's end-to-end test uses (tests/oidc_provider/fixtures.py)."""
+    client = Client()
+    response = oidc_provider.sign_in_as(client, practitioner, next_url=reverse("start"))
+    assert response["Location"] == reverse("start")
+    assert client.get(reverse("my_decisions")).wsgi_request.user == practitioner

@@ -1,14 +1,21 @@
 """pytest fixtures: the test identity provider running in a second process, and signing in.
 
-    from tests.oidc_provider.fixtures import oidc_provider  # noqa: F401 (a session fixture)
+    from tests.oidc_provider import fixtures
 
+    oidc_provider = fixtures.oidc_provider  # the provider, one per test session
+    sso_http = fixtures.sso_http  # ISG may reach it over plain HTTP (this machine only)
+
+    @pytest.mark.usefixtures("sso_http")
     def test_something(oidc_provider, org, practitioner):
         oidc_provider.register(org, domains=["example.org"])     # ISG's IdentityProvider row
-        client = Client()
-        response = oidc_provider.sign_in(client, "pat@example.org")  # through ISG's real views
+        oidc_provider.add_user("pat@example.org")                # the person at the provider
+        response = oidc_provider.sign_in(Client(), "pat@example.org")  # through ISG's views
 
-`oidc_provider.authorize(url, email)` signs in on the provider's real login page with
-`requests` and returns the URL it sends the browser back to (ISG's callback, with the code).
+`oidc_provider.sign_in_as(client, user, next_url)` does all of it for one ISG user (needs the
+`sso_http` fixture too). In a browser: tests/oidc_provider/browser.py (call
+`oidc_provider.allow(live_server.url)` first). `oidc_provider.authorize(url, email)` signs in
+on the provider's real login page with `requests` and returns the URL it sends the browser
+back to (ISG's callback, with the code).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from decisions.models import IdentityProvider, Organisation
+from decisions.models import IdentityProvider, Organisation, User
 from decisions.sso import providers
 
 PASSWORD = "provider password 1"  # every provider user's, unless a test says otherwise
@@ -130,6 +137,16 @@ class LocalProvider:
             if not url.startswith(self.url):
                 return url
         raise AssertionError("The provider never sent the browser back")
+
+    def sign_in_as(self, client: Client, user: User, next_url: str = "") -> Any:
+        """The whole set-up in one: `user`'s organisation gets this provider (for the domain
+        of their address) unless it has one, the provider gets the person, and they sign in.
+        Returns ISG's last response (a redirect to `next_url`, or home)."""
+        domain = user.email.rsplit("@", 1)[1]
+        if not IdentityProvider.objects.filter(organisation=user.organisation).exists():
+            self.register(user.organisation, domains=[domain])
+        self.add_user(user.email)
+        return self.sign_in(client, user.email, next_url=next_url)
 
     def sign_in(
         self, client: Client, email: str, password: str = PASSWORD, next_url: str = ""
