@@ -8,3 +8,4 @@ class DecisionsConfig(AppConfig):
 
     def ready(self) -> None:
         from decisions.audit import receivers  # noqa: F401 - connects the audit receivers
+        from decisions.sso import receivers as sso_receivers  # noqa: F401 - single sign-on

@@ -1,6 +1,6 @@
 """Every route. Paths carry only opaque ids (UUIDs) and step names, never personal data."""
 
-from django.urls import path
+from django.urls import include, path
 
 from decisions.views import audit, records, reports, review, wizard
 
@@ -42,4 +42,6 @@ urlpatterns = [
         reports.export_download,
         name="report_export_download",
     ),
+    # Single sign-on and its administration: decisions/sso/urls.py
+    path("", include("decisions.sso.urls")),
 ]

@@ -368,3 +368,17 @@ if os.environ.get("ISG_EXPORTS_STORAGE"):
     AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME")
     AWS_DEFAULT_ACL = None  # private objects: the bucket's own policy, never public-read
     AWS_QUERYSTRING_AUTH = True
+# ---- Single sign-on: OpenID Connect per organisation (decisions/sso; docs/accounts.md) ------
+# mozilla-django-oidc as the relying party; each organisation's provider (issuer, client id,
+# the NAME of the environment variable holding its secret) is set in administration.
+AUTHENTICATION_BACKENDS += ["decisions.sso.backend.OrganisationOIDCBackend"]
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic: the default of Entra ID, Google, Okta
+OIDC_CREATE_USER = False  # no self-registration: a first sign-in finds an invited account
+OIDC_TIMEOUT = envint("ISG_SSO_TIMEOUT_SECONDS", 10)
+# Plain-HTTP providers on this machine only (the test suite's local provider); never in production.
+ISG_SSO_ALLOW_HTTP = envbool("ISG_SSO_ALLOW_HTTP", False)
+# The sign-in page offers single sign-on only when some organisation has it switched on.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("decisions.sso.context.sso_available")

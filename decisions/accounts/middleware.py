@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 
 from decisions.accounts import mfa, sessions
+from decisions.sso.session import is_sso_session  # the provider did the second factor
 
 # What a signed-in person may open before the second factor: those pages, and signing out.
 BEFORE_MFA = (
@@ -83,6 +84,7 @@ class MFARequiredMiddleware:
             and user is not None
             and user.is_authenticated
             and not user.is_verified()
+            and not is_sso_session(request.session)
             and request.path not in {reverse(name) for name in BEFORE_MFA}
         ):
             if wants_json(request):

@@ -69,6 +69,16 @@ class AuditAction(models.TextChoices):
     PASSKEY_RENAMED = "user.passkey_renamed", "Passkey renamed"
     PASSKEY_REMOVED = "user.passkey_removed", "Passkey removed"
     RECOVERY_CODES_REPLACED = "user.recovery_codes_replaced", "Recovery codes replaced"
+    # Single sign-on (decisions/sso/)
+    SSO_SIGNED_IN = "auth.sso_signed_in", "Signed in with the organisation's account"
+    SSO_SIGNED_OUT = "auth.sso_signed_out", "Signed out of a single sign-on session"
+    SSO_REFUSED = "auth.sso_refused", "Single sign-on refused"
+    SSO_REAUTHENTICATED = "auth.sso_reauthenticated", "Confirmed with the organisation's account"
+    SSO_ROLE_MAPPED = "user.sso_role_mapped", "Role set from the organisation's groups"
+    SSO_PROVIDER_CREATED = "organisation.sso_provider_created", "Single sign-on set up"
+    SSO_PROVIDER_CHANGED = "organisation.sso_provider_changed", "Single sign-on changed"
+    SSO_PROVIDER_ENABLED = "organisation.sso_provider_enabled", "Single sign-on switched on"
+    SSO_PROVIDER_DISABLED = "organisation.sso_provider_disabled", "Single sign-on switched off"
 
 
 def action_label(action: str) -> str:

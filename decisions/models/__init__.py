@@ -7,6 +7,7 @@ from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 from decisions.models.pdfs import RenderedPdf
+from decisions.models.sso import IdentityProvider  # single sign-on
 
 __all__ = [
     "Approval",
@@ -19,6 +20,7 @@ __all__ = [
     "ExportKind",
     "ExportStatus",
     "GuidancePack",
+    "IdentityProvider",
     "Organisation",
     "OrganisationKind",
     "ReferenceCounter",

@@ -1,0 +1,51 @@
+"""An organisation's OpenID Connect identity provider (single sign-on, decisions/sso/)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from decisions.models.organisations import Organisation
+
+
+class IdentityProvider(models.Model):
+    """Where an organisation's people sign in, and which email domains it vouches for.
+
+    The client secret is never stored: `client_secret_env` names the environment variable
+    that holds it (decisions.sso.providers.client_secret), so database dumps, backups and the
+    audit log never carry it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.PROTECT, related_name="identity_provider"
+    )
+    name = models.CharField(max_length=100)
+    issuer = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=255)
+    client_secret_env = models.CharField(max_length=100)
+    authorization_endpoint = models.URLField(max_length=500)
+    token_endpoint = models.URLField(max_length=500)
+    userinfo_endpoint = models.URLField(max_length=500)
+    jwks_uri = models.URLField(max_length=500)
+    end_session_endpoint = models.URLField(max_length=500, blank=True)
+    scopes = models.CharField(max_length=200, default="openid email profile")
+    # Lower-case domains, one per line; no two providers serve the same domain.
+    email_domains = models.TextField()
+    # Optional: the claim listing the person's groups, and "group = role" lines (first wins).
+    group_claim = models.CharField(max_length=100, blank=True)
+    role_mapping = models.TextField(blank=True)
+    is_enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation__name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation})"
+
+    @property
+    def domains(self) -> list[str]:
+        return [d.strip().lower() for d in self.email_domains.split() if d.strip()]
