@@ -1,8 +1,12 @@
 """Every route. Paths carry only opaque ids (UUIDs) and step names, never personal data."""
 
-from django.urls import path
+from django.urls import include, path
 
 from decisions.views import audit, records, reports, review, wizard
+
+# area api: the API for case-management systems
+from decisions.api import administration as api_administration  # noqa: E402, I001
+from decisions.api import pages as api_pages  # noqa: E402
 
 urlpatterns = [
     # A practitioner's decisions, the wizard, and the record
@@ -41,5 +45,33 @@ urlpatterns = [
         "reports/exports/<uuid:public_id>/download/",
         reports.export_download,
         name="report_export_download",
+    ),
+    # area api: the API for case-management systems (decisions/api/, docs/api.md)
+    path("api/v1/", include("decisions.api.urls")),
+    path("decisions/continue/<slug:key>/", api_pages.link, name="api_link"),
+    path(
+        "administration/organisations/<slug:slug>/api/",
+        api_administration.index,
+        name="api_admin",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/tokens/new/",
+        api_administration.token_create,
+        name="api_admin_token_create",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/tokens/<int:pk>/revoke/",
+        api_administration.token_revoke,
+        name="api_admin_token_revoke",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/webhooks/new/",
+        api_administration.webhook_add,
+        name="api_admin_webhook_add",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/webhooks/<int:pk>/remove/",
+        api_administration.webhook_remove,
+        name="api_admin_webhook_remove",
     ),
 ]

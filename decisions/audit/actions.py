@@ -64,6 +64,18 @@ class AuditAction(models.TextChoices):
     ORGANISATION_REACTIVATED = "organisation.reactivated", "Organisation reactivated"
     PACK_LOADED = "guidance.pack_loaded", "Guidance pack loaded"
     PACK_MADE_CURRENT = "guidance.pack_made_current", "Guidance pack made current"
+    # area api: the API for case-management systems (decisions/api/)
+    API_TOKEN_CREATED = "api.token_created", "API token created"
+    API_TOKEN_REVOKED = "api.token_revoked", "API token revoked"
+    API_WEBHOOK_ADDED = "api.webhook_added", "Webhook added"
+    API_WEBHOOK_REMOVED = "api.webhook_removed", "Webhook removed"
+    API_DECISION_STARTED = "api.decision_started", "Decision started through the API"
+    API_RECORDS_LISTED = "api.records_listed", "Records listed through the API"
+    API_RECORD_READ = "api.record_read", "Record read through the API"
+    API_PDF_DOWNLOADED = "api.pdf_downloaded", "PDF downloaded through the API"
+    API_CALL_REFUSED = "api.refused", "API call refused"
+    API_LINK_FOLLOWED = "api.link_followed", "Link from a case system followed"
+    API_LINK_REFUSED = "api.link_refused", "Link from a case system refused"
 
 
 def action_label(action: str) -> str:

@@ -8,6 +8,17 @@ from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 from decisions.models.pdfs import RenderedPdf
 
+# area api: the API for case-management systems
+from decisions.models.api import (  # noqa: E402, I001
+    ApiScope,
+    ApiToken,
+    DecisionLaunch,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
+
 __all__ = [
     "Approval",
     "AuditChainHead",
@@ -27,4 +38,12 @@ __all__ = [
     "Role",
     "Status",
     "User",
+    # area api
+    "ApiScope",
+    "ApiToken",
+    "DecisionLaunch",
+    "DeliveryStatus",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]
