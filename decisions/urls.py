@@ -2,11 +2,9 @@
 
 from django.urls import include, path
 
+from decisions.api import administration as api_administration  # area api
+from decisions.api import pages as api_pages  # area api
 from decisions.views import audit, records, reports, review, wizard
-
-# area api: the API for case-management systems
-from decisions.api import administration as api_administration  # noqa: E402, I001
-from decisions.api import pages as api_pages  # noqa: E402
 
 urlpatterns = [
     # A practitioner's decisions, the wizard, and the record

@@ -21,9 +21,7 @@ BOTH = [ApiScope.START_DECISIONS, ApiScope.READ_RECORDS]
 
 def token_secret(org: Organisation, scopes: list[str] | None = None, name: str = "Mosaic") -> str:
     admin = UserFactory(organisation=org, role=Role.ADMIN, email=f"tokens@{org.slug}.example")
-    new = tokens.token_create(
-        actor=admin, organisation=org, name=name, scopes=list(scopes or BOTH)
-    )
+    new = tokens.token_create(actor=admin, organisation=org, name=name, scopes=list(scopes or BOTH))
     return new.secret
 
 

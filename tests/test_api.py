@@ -190,9 +190,7 @@ def test_list_is_paginated(practitioner, api, monkeypatch):
     assert [r["reference"] for r in page2["results"]] == [second.reference]
 
 
-def test_a_record_says_outcome_reasons_lawful_basis_recipient_and_sign_off(
-    practitioner, lead, api
-):
+def test_a_record_says_outcome_reasons_lawful_basis_recipient_and_sign_off(practitioner, lead, api):
     decision = answered_decision(practitioner, "share_without_consent", submit=True)
     assert decision.status == Status.AWAITING_APPROVAL
     signoff.decision_approve(decision=decision, user=lead, comments="Agreed.")
@@ -303,6 +301,8 @@ def test_the_schema_is_served_to_a_token_holder_only(api):
 
 def test_a_practitioners_organisation_is_the_tokens(org, other_org, api):
     UserFactory(organisation=other_org, role=Role.PRACTITIONER, email="pat2@example.org")
-    response = api.post(START, start_body(practitioner_email="pat2@example.org"), "application/json")
+    response = api.post(
+        START, start_body(practitioner_email="pat2@example.org"), "application/json"
+    )
     assert response.status_code == 400
     assert reverse("api_records") == RECORDS

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from decisions.models import Approval, ApiToken, Decision, DecisionRecord
+from decisions.models import ApiToken, Approval, Decision, DecisionRecord
 from decisions.snapshot import KEY_FACTS, key_facts
 
 LABELS = dict(KEY_FACTS)
@@ -28,7 +28,9 @@ def organisation_records(
         decisions = decisions.filter(updated_at__gte=updated_since)
     return decisions.order_by("updated_at", "pk").prefetch_related(
         Prefetch("records", queryset=DecisionRecord.objects.order_by("-round")),
-        Prefetch("approvals", queryset=Approval.objects.select_related("by", "record").order_by("at")),
+        Prefetch(
+            "approvals", queryset=Approval.objects.select_related("by", "record").order_by("at")
+        ),
     )
 
 

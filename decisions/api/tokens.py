@@ -17,7 +17,7 @@ from django.utils import timezone
 from decisions.audit import AuditAction, record_event
 from decisions.models import ApiScope, ApiToken, Organisation, User
 
-TOKEN_PREFIX = "isg_"
+TOKEN_PREFIX = "isg_"  # noqa: S105 - a label, not a secret
 PREFIX_SHOWN = len(TOKEN_PREFIX) + 8
 MAX_NAME = 80
 

@@ -1,15 +1,6 @@
 """ISG's models: organisations and users, guidance packs, decisions and their records, audit."""
 
-from decisions.models.approvals import Approval, ReviewAction
-from decisions.models.audit import AuditChainHead, AuditEvent, AuditVerification
-from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
-from decisions.models.exports import Export, ExportKind, ExportStatus
-from decisions.models.guidance import GuidancePack
-from decisions.models.organisations import Organisation, OrganisationKind, Role, User
-from decisions.models.pdfs import RenderedPdf
-
-# area api: the API for case-management systems
-from decisions.models.api import (  # noqa: E402, I001
+from decisions.models.api import (
     ApiScope,
     ApiToken,
     DecisionLaunch,
@@ -18,6 +9,13 @@ from decisions.models.api import (  # noqa: E402, I001
     WebhookDelivery,
     WebhookEvent,
 )
+from decisions.models.approvals import Approval, ReviewAction
+from decisions.models.audit import AuditChainHead, AuditEvent, AuditVerification
+from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
+from decisions.models.exports import Export, ExportKind, ExportStatus
+from decisions.models.guidance import GuidancePack
+from decisions.models.organisations import Organisation, OrganisationKind, Role, User
+from decisions.models.pdfs import RenderedPdf
 
 __all__ = [
     "Approval",

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from decisions import access, selectors, services
-from decisions.api import launch
 from decisions.access import DECIDERS
+from decisions.api import launch
 from decisions.forms.wizard import StepForm, initial_for
 from decisions.guidance import engine
 from decisions.guidance.store import NoGuidancePack, current_pack, superseded_only_pack
