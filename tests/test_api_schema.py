@@ -44,6 +44,29 @@ def api_schema(bearer):
     )
 
 
+def run_operation(operation, bearer: dict, seen: dict[str, set[int]], calls: list[str]) -> None:
+    """One Hypothesis run of generated cases against one operation."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def call(case):
+        calls.append(operation.label)
+        if operation.label.startswith("POST") and len(calls) % 2:
+            # Every other start names the organisation's real practitioner, so the
+            # generated case reference, initials and age band reach a 201 too.
+            case.body = {**case.body, "practitioner_email": "pat@example.org"}
+        response = case.call_and_validate(headers=bearer, checks=CHECKS)
+        seen.setdefault(operation.label, set()).add(response.status_code)
+
+    call()
+
+
 @pytest.mark.django_db
 def test_every_response_matches_the_schema(api_schema, bearer):
     # Schemathesis's Python API, one Hypothesis run per operation (its pytest fixture loader
@@ -58,25 +81,7 @@ def test_every_response_matches_the_schema(api_schema, bearer):
     seen: dict[str, set[int]] = {}
     calls: list[str] = []
     for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def call(case, operation=operation):
-            calls.append(operation.label)
-            if operation.label.startswith("POST") and len(calls) % 2:
-                # Every other start names the organisation's real practitioner, so the
-                # generated case reference, initials and age band reach a 201 too.
-                case.body = {**case.body, "practitioner_email": "pat@example.org"}
-            response = case.call_and_validate(headers=bearer, checks=CHECKS)
-            seen.setdefault(operation.label, set()).add(response.status_code)
-
-        call()
+        run_operation(operation, bearer, seen, calls)
     # Both sides of every call were reached: refusals and answers.
     assert {201, 400} <= seen["POST /api/v1/decisions/"]
     assert 200 in seen["GET /api/v1/records/"]
