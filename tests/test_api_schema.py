@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -39,9 +41,17 @@ def bearer(org, practitioner, lead):
 
 @pytest.fixture
 def api_schema(bearer):
-    return schemathesis.openapi.from_wsgi(
-        "/api/v1/schema/?format=json", get_wsgi_application(), headers=bearer
-    )
+    # As Django's test client does: a request must not close the test's database connection
+    # (PostgreSQL would lose the test transaction and everything in it).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi(
+            "/api/v1/schema/?format=json", get_wsgi_application(), headers=bearer
+        )
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def run_operation(operation, bearer: dict, seen: dict[str, set[int]], calls: list[str]) -> None:

@@ -72,7 +72,11 @@ class ApiView(APIView):
                 record_api_event(
                     AuditAction.API_CALL_REFUSED,
                     token=token,
-                    details={"status": code, "call": call},
+                    details={
+                        "status": code,
+                        "call": call,
+                        "decision_id": str(self.kwargs.get("decision_id", "")),
+                    },
                 )
             return
         # No known token (or a throttled one): cheap to send, so counted per minute.
