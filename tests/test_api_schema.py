@@ -47,7 +47,7 @@ def api_schema(bearer):
     request_finished.disconnect(close_old_connections)
     try:
         yield schemathesis.openapi.from_wsgi(
-            "/api/v1/schema/?format=json", get_wsgi_application(), headers=bearer
+            "/api/v1/schema/", get_wsgi_application(), headers=bearer
         )
     finally:
         request_started.connect(close_old_connections)

@@ -1,7 +1,7 @@
 """/api/v1/: the calls and the OpenAPI schema (included by decisions/urls.py)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from decisions.api import views
 
@@ -11,5 +11,5 @@ urlpatterns = [
     path("records/<uuid:decision_id>/", views.RecordDetail.as_view(), name="api_record"),
     path("records/<uuid:decision_id>/pdf/", views.RecordPdf.as_view(), name="api_record_pdf"),
     # Any valid token may read the schema (so a case system's developer can generate a client).
-    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("schema/", SpectacularJSONAPIView.as_view(), name="api_schema"),
 ]
