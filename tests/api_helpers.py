@@ -10,13 +10,20 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from django.conf import settings
 from django.test import Client
 
 from decisions.api import tokens
+from decisions.guidance.store import pack_load_files
 from decisions.models import ApiScope, Organisation, Role
 from tests.factories import UserFactory
 
 BOTH = [ApiScope.START_DECISIONS, ApiScope.READ_RECORDS]
+
+
+def load_packs() -> None:
+    """For transactional tests: an earlier one's flush may have emptied the packs' table."""
+    pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
 
 
 def token_secret(org: Organisation, scopes: list[str] | None = None, name: str = "Mosaic") -> str:

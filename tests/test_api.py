@@ -309,3 +309,16 @@ def test_a_practitioners_organisation_is_the_tokens(org, other_org, api):
     )
     assert response.status_code == 400
     assert reverse("api_records") == RECORDS
+
+
+def test_api_events_keep_the_audit_chain_intact(api, submitted, practitioner):
+    from decisions.audit import verify_chain
+
+    api.get(RECORDS)
+    api.get(record_url(submitted))
+    api.get(record_url(submitted, pdf=True))
+    api.post(START, start_body(), "application/json")
+    api_client("isg_unknown").get(RECORDS)
+    check = verify_chain()
+    assert check.ok, check.problem
+    assert AuditEvent.objects.filter(action__startswith="api.").count() >= 5

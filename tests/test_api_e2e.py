@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from decisions.models import Role, Status, User
-from tests.api_helpers import Receiver
+from tests.api_helpers import Receiver, load_packs
 from tests.conftest import client_for
 from tests.factories import ROUTES, UserFactory, as_post
 
@@ -53,6 +53,7 @@ def receiver():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_case_system_end_to_end(org, settings, receiver):
+    load_packs()
     settings.ISG_MFA_REQUIRED = False
     settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP = True
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -9,13 +9,14 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from decisions import services, signoff
 from decisions.api import webhooks
 from decisions.models import DeliveryStatus, WebhookDelivery, WebhookEvent
-from tests.api_helpers import Receiver
+from tests.api_helpers import Receiver, load_packs
 from tests.factories import answered_decision
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +196,20 @@ def test_a_timeout_is_retried(practitioner, webhook, monkeypatch):
 def test_backoff_doubles(settings):
     settings.ISG_WEBHOOK_BACKOFF_SECONDS = 30
     assert [webhooks.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_worker_retries_until_delivered(
+    org, admin_user, practitioner, receiver, settings
+):
+    """The real worker (`manage.py db_worker`): a failed attempt queues its retry, which the
+    worker runs once its time comes (no wait here: backoff 0)."""
+    settings.ISG_WEBHOOK_BACKOFF_SECONDS = 0
+    load_packs()
+    webhook = webhooks.webhook_add(actor=admin_user, organisation=org, url=receiver.url)
+    receiver.statuses = [503]
+    answered_decision(practitioner, "can_share", submit=True)
+    call_command("db_worker", "--batch", "--no-startup-delay")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("delivered", 2, 200)
+    assert [r.signature_ok(webhook.secret) for r in receiver.received] == [True, True]
