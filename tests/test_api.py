@@ -210,6 +210,11 @@ def test_a_record_says_outcome_reasons_lawful_basis_recipient_and_sign_off(pract
     assert labels[:2] == ["Case reference", "Initials"]
 
 
+def test_no_cache_may_keep_a_record(api, submitted):
+    for url in (RECORDS, record_url(submitted), record_url(submitted, pdf=True)):
+        assert api.get(url)["Cache-Control"] == "no-store"
+
+
 def test_a_read_is_an_audit_event_naming_the_token(api, submitted):
     api.get(record_url(submitted))
     (event,) = events(AuditAction.API_RECORD_READ)

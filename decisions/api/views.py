@@ -59,6 +59,13 @@ class ApiView(APIView):
     def token(self) -> ApiToken:
         return self.request.auth  # type: ignore[return-value]
 
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Records hold personal data: no cache (a proxy's, the client's) may keep them. The
+        # site's middleware marks signed-in pages only, and an API call has no session.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         self._log_refusal(response.status_code)
