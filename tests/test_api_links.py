@@ -91,6 +91,16 @@ def test_someone_else_following_the_link_is_refused_and_it_stays_usable(
     assert client_for(practitioner).get(link).status_code == 302
 
 
+def test_someone_of_another_organisation_gets_404(practitioner, outsider, started):
+    _, link = started
+    response = client_for(outsider).get(link)
+    assert response.status_code == 404
+    assert "made for someone else" not in response.content.decode()
+    event = AuditEvent.objects.filter(action=AuditAction.API_LINK_REFUSED).get()
+    assert event.details["reason"] == "other_organisation"
+    assert client_for(practitioner).get(link).status_code == 302
+
+
 def test_an_expired_link_is_refused(practitioner, started):
     _, link = started
     DecisionLaunch.objects.update(expires_at=timezone.now() - timedelta(seconds=1))

@@ -108,6 +108,9 @@ class LinkRefused(Exception):
 def _refusal(launch: DecisionLaunch | None, user: User) -> LinkRefused | None:
     if launch is None:
         return LinkRefused(404, "unknown", "This link is not valid.")
+    if launch.decision.organisation_id != user.organisation_id:
+        # Another organisation's: as if it did not exist.
+        return LinkRefused(404, "other_organisation", "This link is not valid.")
     if launch.practitioner_id != user.pk:
         return LinkRefused(
             403,
