@@ -142,9 +142,17 @@ def test_a_new_webhook_shows_its_secret_once(org, as_admin):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://cases.example.org/h", "ftp://cases.example.org/", "https://user:pw@example.org/"],
+    [
+        "http://cases.example.org/h",
+        "ftp://cases.example.org/",
+        "https://user:pw@example.org/",
+        "https://169.254.169.254/latest",  # inside the network: not a case system
+        "https://10.0.0.5/h",
+        "https://localhost/h",
+    ],
 )
-def test_a_webhook_must_be_https(org, as_admin, url):
+def test_a_webhook_must_be_https_to_a_case_system(org, as_admin, url, settings):
+    settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP = False
     response = as_admin.post(reverse("api_admin_webhook_add", args=[org.slug]), {"url": url})
     assert response.status_code == 400
     assert "govuk-error-summary" in response.content.decode()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -50,12 +51,23 @@ class WebhookRefused(Exception):
 # --------------------------------------------------------------- administration ----
 
 
+def _internal_address(host: str) -> bool:
+    """An IP literal of this machine or a private network (a name is not resolved here)."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host in LOCAL_HOSTS
+    return not address.is_global
+
+
 def url_problem(url: str) -> str:
     """Why ISG will not send to this URL, or "" (https only; http to this machine in DEBUG)."""
     parts = urlsplit(url)
     if parts.username or parts.password:
         return "Enter a URL without a user name or password in it"
     if parts.scheme == "https" and parts.hostname:
+        if _internal_address(parts.hostname) and not settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP:
+            return "Enter the URL of the case system, not an address inside this network"
         return ""
     if (
         parts.scheme == "http"
