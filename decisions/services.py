@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from decisions import access, notifications, pdf
+from decisions.api import webhooks
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
 from decisions.guidance.store import current_pack
@@ -26,6 +27,7 @@ from decisions.models import (
     ReferenceCounter,
     Status,
     User,
+    WebhookEvent,
 )
 from decisions.models.decisions import EDITABLE
 from decisions.snapshot import build_snapshot
@@ -201,6 +203,7 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
         "record_digest": record.content_digest(),  # verify_audit checks the record against it
     }
     record_event(AuditAction.DECISION_SUBMITTED, actor=user, obj=decision, details=details)
+    webhooks.announce(decision, WebhookEvent.SUBMITTED)  # area api: sent after commit
     if decision.amends_id and decision.status == Status.SUBMITTED:
         supersede(decision, user)
     if decision.status in access.AWAITING_REVIEW:

@@ -19,10 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from decisions import access, notifications, pdf
+from decisions.api import webhooks
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
 from decisions.guidance.store import current_pack
-from decisions.models import Approval, Decision, ReviewAction, Status, User
+from decisions.models import Approval, Decision, ReviewAction, Status, User, WebhookEvent
 from decisions.models.decisions import EDITABLE
 from decisions.services import (
     DecisionRefused,
@@ -90,6 +91,8 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
     )
     if takes_effect and decision.amends_id:
         supersede(decision, user)
+    # area api: sent after commit
+    webhooks.announce(decision, WebhookEvent.APPROVED if takes_effect else WebhookEvent.RETURNED)
     decision_id = decision.pk
     tell = notifications.decision_approved if takes_effect else notifications.decision_returned
     transaction.on_commit(lambda: tell(decision_id), robust=True)

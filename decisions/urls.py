@@ -2,6 +2,8 @@
 
 from django.urls import include, path
 
+from decisions.api import administration as api_administration  # area api
+from decisions.api import pages as api_pages  # area api
 from decisions.views import audit, records, reports, review, wizard
 
 urlpatterns = [
@@ -44,4 +46,32 @@ urlpatterns = [
     ),
     # Single sign-on and its administration: decisions/sso/urls.py
     path("", include("decisions.sso.urls")),
+    # area api: the API for case-management systems (decisions/api/, docs/api.md)
+    path("api/v1/", include("decisions.api.urls")),
+    path("decisions/continue/<slug:key>/", api_pages.link, name="api_link"),
+    path(
+        "administration/organisations/<slug:slug>/api/",
+        api_administration.index,
+        name="api_admin",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/tokens/new/",
+        api_administration.token_create,
+        name="api_admin_token_create",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/tokens/<int:pk>/revoke/",
+        api_administration.token_revoke,
+        name="api_admin_token_revoke",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/webhooks/new/",
+        api_administration.webhook_add,
+        name="api_admin_webhook_add",
+    ),
+    path(
+        "administration/organisations/<slug:slug>/api/webhooks/<int:pk>/remove/",
+        api_administration.webhook_remove,
+        name="api_admin_webhook_remove",
+    ),
 ]

@@ -382,3 +382,36 @@ OIDC_TIMEOUT = envint("ISG_SSO_TIMEOUT_SECONDS", 10)
 ISG_SSO_ALLOW_HTTP = envbool("ISG_SSO_ALLOW_HTTP", False)
 # The sign-in page offers single sign-on only when some organisation has it switched on.
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("decisions.sso.context.sso_available")
+# ---- area api: the API for case-management systems (decisions/api/, docs/api.md) ----------
+# Django REST framework + drf-spectacular. Token authentication only: no session, so no
+# cookie acts through the API and it needs no CSRF token. JSON only (no browsable API: its
+# page needs inline scripts that the CSP refuses).
+INSTALLED_APPS += ["rest_framework", "drf_spectacular"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["decisions.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["decisions.api.authentication.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["decisions.api.authentication.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_token": os.environ.get("ISG_API_RATE", "120/minute")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "decisions.api.authentication.JsonOnly",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ISG API for case-management systems",
+    "DESCRIPTION": "Start information-sharing decisions for practitioners, and read the "
+    "submitted records of your organisation. Authenticate with an organisation API token: "
+    "`Authorization: Bearer isg_...`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# How long the link returned by "start a decision" can be followed (it works once).
+ISG_API_LINK_MINUTES = envint("ISG_API_LINK_MINUTES", 60)
+# Webhook deliveries: attempts before giving up, and the first wait (doubled each time).
+ISG_WEBHOOK_MAX_ATTEMPTS = envint("ISG_WEBHOOK_MAX_ATTEMPTS", 8)
+ISG_WEBHOOK_BACKOFF_SECONDS = envint("ISG_WEBHOOK_BACKOFF_SECONDS", 60)
+# Webhook URLs must be https; plain http to this machine only for development and tests.
+ISG_WEBHOOKS_ALLOW_LOCAL_HTTP = envbool("ISG_WEBHOOKS_ALLOW_LOCAL_HTTP", DEBUG)

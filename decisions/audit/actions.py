@@ -79,6 +79,18 @@ class AuditAction(models.TextChoices):
     SSO_PROVIDER_CHANGED = "organisation.sso_provider_changed", "Single sign-on changed"
     SSO_PROVIDER_ENABLED = "organisation.sso_provider_enabled", "Single sign-on switched on"
     SSO_PROVIDER_DISABLED = "organisation.sso_provider_disabled", "Single sign-on switched off"
+    # area api: the API for case-management systems (decisions/api/)
+    API_TOKEN_CREATED = "api.token_created", "API token created"
+    API_TOKEN_REVOKED = "api.token_revoked", "API token revoked"
+    API_WEBHOOK_ADDED = "api.webhook_added", "Webhook added"
+    API_WEBHOOK_REMOVED = "api.webhook_removed", "Webhook removed"
+    API_DECISION_STARTED = "api.decision_started", "Decision started through the API"
+    API_RECORDS_LISTED = "api.records_listed", "Records listed through the API"
+    API_RECORD_READ = "api.record_read", "Record read through the API"
+    API_PDF_DOWNLOADED = "api.pdf_downloaded", "PDF downloaded through the API"
+    API_CALL_REFUSED = "api.refused", "API call refused"
+    API_LINK_FOLLOWED = "api.link_followed", "Link from a case system followed"
+    API_LINK_REFUSED = "api.link_refused", "Link from a case system refused"
 
 
 def action_label(action: str) -> str:

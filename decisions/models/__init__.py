@@ -1,5 +1,14 @@
 """ISG's models: organisations and users, guidance packs, decisions and their records, audit."""
 
+from decisions.models.api import (
+    ApiScope,
+    ApiToken,
+    DecisionLaunch,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from decisions.models.approvals import Approval, ReviewAction
 from decisions.models.audit import AuditChain, AuditEvent, AuditVerification
 from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
@@ -29,4 +38,12 @@ __all__ = [
     "Role",
     "Status",
     "User",
+    # area api
+    "ApiScope",
+    "ApiToken",
+    "DecisionLaunch",
+    "DeliveryStatus",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from decisions import access, selectors, services
 from decisions.access import DECIDERS
+from decisions.api import launch
 from decisions.forms.wizard import StepForm, initial_for
 from decisions.guidance import engine
 from decisions.guidance.store import NoGuidancePack, current_pack, superseded_only_pack
@@ -66,6 +67,7 @@ def step(request: HttpRequest, public_id: str, step_id: str) -> HttpResponse:
     this_step = pack.steps[step_id]
     data = request.POST if request.method == "POST" else None
     initial = initial_for(pack, this_step, decision.answers)
+    initial = launch.with_prefill(request.session, decision, initial)  # area api: case system
     form = StepForm(pack, this_step, decision.answers, data, initial=initial)
     later = request.method == "POST" and "later" in request.POST
     if later and not form.is_valid():
