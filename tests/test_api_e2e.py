@@ -1,6 +1,7 @@
 """End to end, as a case system: an administrator creates a token and a webhook on the
 administration pages; the case system starts a decision through the API; the practitioner
-follows the link, signs in, completes and submits the wizard; the background worker sends
+follows the link, signs in with their organisation's account (OpenID Connect, a local
+provider), completes and submits the wizard; the background worker sends
 the signed webhook to a real local receiver; the case system fetches the JSON and the PDF.
 
 Transactional (django_db(transaction=True)): the webhook is queued on commit and the real
@@ -17,25 +18,24 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from decisions.models import Role, Status, User
+from decisions.audit.actions import AuditAction
+from decisions.models import AuditEvent, Role, Status, User
 from tests.api_helpers import Receiver, load_packs
 from tests.conftest import client_for
 from tests.factories import ROUTES, UserFactory, as_post
+from tests.oidc_provider import fixtures
 
-PASSWORD = "correct horse battery staple"  # tests/factories.py
+oidc_provider = fixtures.oidc_provider
+sso_http = fixtures.sso_http
 
 
-def sign_in(client: Client, user: User, then: str) -> HttpResponse:
-    """The practitioner signs in, having been sent to the sign-in page on the way to `then`.
-
-    The one place the end-to-end test signs someone in: switch it to the organisation's
-    OpenID Connect provider when single sign-on is merged.
-    """
+def sign_in(provider, client: Client, user: User, then: str) -> HttpResponse:
+    """The practitioner is sent to the sign-in page on the way to `then` and signs in with
+    their organisation's account: the local OpenID Connect provider (a second process,
+    tests/oidc_provider/), through ISG's real single sign-on views."""
     response = client.get(then)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-    return client.post(
-        response["Location"], {"username": user.email, "password": PASSWORD}, follow=False
-    )
+    return provider.sign_in_as(client, user, next_url=then)
 
 
 def secret_on(page: HttpResponse, field_id: str) -> str:
@@ -52,7 +52,8 @@ def receiver():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_case_system_end_to_end(org, settings, receiver):
+@pytest.mark.usefixtures("sso_http")
+def test_a_case_system_end_to_end(org, settings, receiver, oidc_provider):
     load_packs()
     settings.ISG_MFA_REQUIRED = False
     settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP = True
@@ -87,8 +88,9 @@ def test_a_case_system_end_to_end(org, settings, receiver):
 
     # 3. The practitioner follows it, signs in, and lands on the first question, filled in.
     browser = Client()
-    signed_in = sign_in(browser, practitioner, link)
+    signed_in = sign_in(oidc_provider, browser, practitioner, link)
     assert signed_in.status_code == 302 and signed_in["Location"] == link
+    assert AuditEvent.objects.filter(action=AuditAction.SSO_SIGNED_IN, actor=practitioner).exists()
     landed = browser.get(link)
     first = reverse("step", args=[decision_id, "context"])
     assert landed["Location"] == first
