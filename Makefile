@@ -184,6 +184,9 @@ distclean: clean ## clean, and remove .venv too
 # ---- scale out: the load test (docs/scaling.md) ------------------------------------------
 # A throwaway PostgreSQL primary + streaming standby (tests/pgcluster.py), two gunicorn nodes,
 # locust headless over loopback; bounded by LOADTEST_SECONDS (90) and LOADTEST_MAX_REQUESTS.
+.PHONY: scale
+scale: bench-audit loadtest ## Issue 13's figures: the 32-writer audit benchmark, then the load test
+
 .PHONY: loadtest
 loadtest: sysdeps install ## Load test: 2 web nodes, primary + standby, locust; figures + chart
 	$(BIN)/python loadtest/run.py
