@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions import access, notifications
+from decisions import access, notifications, report_summaries
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
 from decisions.guidance.store import current_pack
@@ -150,6 +150,7 @@ def decision_answer(
         obj=decision,
         details={"step": step_id, "dropped": dropped},
     )
+    report_summaries.refresh(decision)  # a returned decision's answers count in reports
     return Answered(dropped=dropped, walk=walk)
 
 
@@ -201,6 +202,7 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
         "record_digest": record.content_digest(),  # verify_audit checks the record against it
     }
     record_event(AuditAction.DECISION_SUBMITTED, actor=user, obj=decision, details=details)
+    report_summaries.refresh(decision)
     if decision.amends_id and decision.status == Status.SUBMITTED:
         supersede(decision, user)
     if decision.status in access.AWAITING_REVIEW:
@@ -221,6 +223,7 @@ def supersede(amendment: Decision, user: User) -> None:
         obj=original,
         details={"amendment": str(amendment.public_id), "version": amendment.version},
     )
+    report_summaries.refresh(original)
 
 
 @transaction.atomic
@@ -288,6 +291,7 @@ def decision_discard(*, decision: Decision, user: User, reason: str) -> Decision
     locked.status = Status.DISCARDED
     locked.save(update_fields=["status", "updated_at"])
     record_event(AuditAction.DECISION_DISCARDED, actor=user, obj=locked, details={"reason": reason})
+    report_summaries.refresh(locked)
     return locked
 
 

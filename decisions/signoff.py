@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from decisions import access, notifications
+from decisions import access, notifications, report_summaries
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
 from decisions.guidance.store import current_pack
@@ -88,6 +88,7 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
             "comments_sha256": hashlib.sha256(comments.encode()).hexdigest(),
         },
     )
+    report_summaries.refresh(decision)
     if takes_effect and decision.amends_id:
         supersede(decision, user)
     decision_id = decision.pk

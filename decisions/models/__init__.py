@@ -7,6 +7,7 @@ from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 from decisions.models.pdfs import RenderedPdf
+from decisions.models.reports import ReportContribution, ReportSummary  # reports area
 
 __all__ = [
     "Approval",
@@ -23,6 +24,8 @@ __all__ = [
     "OrganisationKind",
     "ReferenceCounter",
     "RenderedPdf",
+    "ReportContribution",  # reports area
+    "ReportSummary",  # reports area
     "ReviewAction",
     "Role",
     "Status",

@@ -1,0 +1,306 @@
+"""Report summaries: what each submitted decision adds to the report counts, kept in the same
+transaction as the change (one call from each write in services and signoff), and rebuilt
+from the decisions by `manage.py rebuild_report_summaries`.
+
+A report then sums a few hundred summary rows (decisions.reports.figures) instead of counting
+a year of decisions. Each decision's current share is stored beside it (ReportContribution),
+so a change takes away exactly what the decision added before and adds what it adds now;
+the summary rows are incremented with an upsert, which concurrent writers serialise on the
+row, never a read-modify-write.
+
+Answers are found as the reports find them (by field name, wherever any stored pack keeps
+it): decisions.reports.fields uses the same places for drill-downs and exports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from decisions.guidance.engine import Pack
+from decisions.models import (
+    Approval,
+    Decision,
+    GuidancePack,
+    ReportContribution,
+    ReportSummary,
+    ReviewAction,
+)
+
+# The answers reports count, filter by and export.
+REPORTED = (
+    "direction",
+    "concern_level",
+    "purpose_categories",
+    "consent",
+    "lawful_reason",
+    "gdpr_article6",
+    "special_category_condition",
+    "recipient_org",
+    "method",
+    "share_date",
+)
+MULTI_VALUED = ("purpose_categories", "lawful_reason")
+
+Place = tuple[str, str]  # (step id, field name) in Decision.answers
+# (organisation id, UK day "YYYY-MM-DD", outcome, status, direction, figure, value)
+Key = tuple[int, str, str, str, str, str, str]
+
+# Stored packs never change, so where a pack keeps each field is worked out once per digest.
+_places_by_digest: dict[str, dict[str, list[Place]]] = {}
+
+
+def _field_places(pack: Pack) -> dict[str, list[Place]]:
+    """Reported field -> where its answer may sit: first the questions asked again after
+    advice that replace it ("I'm not sure", then the same question), then the field itself."""
+    places: dict[str, list[Place]] = {}
+    for name in REPORTED:
+        try:
+            step = pack.step_of(name)
+        except KeyError:
+            continue
+        settlers = [(pack.step_of(other).id, other) for other in pack.settled_by(name)]
+        places[name] = [*settlers, (step.id, name)]
+    return places
+
+
+def answer_steps() -> dict[str, list[Place]]:
+    """Reported field -> every place any stored pack keeps its answer (current pack's first)."""
+    rows = GuidancePack.objects.order_by("-is_current", "-loaded_at").values_list("pk", "digest")
+    places: dict[str, list[Place]] = {name: [] for name in REPORTED}
+    for pk, digest in rows:
+        if digest not in _places_by_digest:
+            _places_by_digest[digest] = _field_places(GuidancePack.objects.get(pk=pk).pack)
+        for name, found in _places_by_digest[digest].items():
+            places[name] += [place for place in found if place not in places[name]]
+    return places
+
+
+def _answer(answers: Mapping[str, Any], where: list[Place]) -> Any:
+    """The first answer found (as SQL COALESCE over the same places does)."""
+    for step, name in where:
+        values = answers.get(step)
+        if isinstance(values, dict) and values.get(name) is not None:
+            return values[name]
+    return None
+
+
+def _text(value: Any) -> str:
+    """An answer as SQL reads it as text: a string as it is, anything else as its JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def contribution(
+    *,
+    organisation_id: int,
+    submitted_at: datetime | None,
+    outcome: str,
+    status: str,
+    version: int,
+    answers: Mapping[str, Any],
+    approvals: Iterable[tuple[str, datetime, datetime]],
+    places: dict[str, list[Place]],
+) -> Counter[Key]:
+    """What one decision adds to the summaries: nothing until it is submitted (a report counts
+    every submitted version, dated by its latest submission in UK time)."""
+    if submitted_at is None:
+        return Counter()
+    direction = _answer(answers, places["direction"])
+    base = (
+        organisation_id,
+        timezone.localtime(submitted_at).date().isoformat(),
+        outcome,
+        status,
+        "" if direction is None else _text(direction),
+    )
+    found: Counter[Key] = Counter()
+
+    def add(figure: str, value: str = "") -> None:
+        found[(*base, figure, value)] += 1
+
+    add("decisions")
+    if version > 1:
+        add("amendment")
+    gdpr = _answer(answers, places["gdpr_article6"])
+    if gdpr is not None and _text(gdpr) != "":
+        add("gdpr_article6", _text(gdpr))
+    for name in MULTI_VALUED:
+        chosen = _answer(answers, places[name])
+        if isinstance(chosen, list):
+            for value in sorted({_text(v) for v in chosen}):
+                add(name, value)
+    recipient = _answer(answers, places["recipient_org"])
+    if recipient is not None and _text(recipient).strip(" "):
+        add("recipient", _text(recipient).strip(" "))
+    returned = False
+    for action, at, round_submitted_at in approvals:
+        if action == ReviewAction.RETURNED:
+            returned = True
+        elif action == ReviewAction.APPROVED:
+            # Whole minutes, the precision the page shows sign-off times in.
+            add("turnaround", str(int((at - round_submitted_at).total_seconds() // 60)))
+    if returned:
+        add("returned")
+    return found
+
+
+def _entries(counts: Counter[Key]) -> list[list[Any]]:
+    return [[*key, n] for key, n in sorted(counts.items()) if n]
+
+
+def _counts(entries: list[list[Any]]) -> Counter[Key]:
+    return Counter({tuple(entry[:-1]): entry[-1] for entry in entries})  # type: ignore[misc]
+
+
+def _approvals_of(decision_id: int) -> list[tuple[str, datetime, datetime]]:
+    return list(
+        Approval.objects.filter(decision_id=decision_id).values_list(
+            "action", "at", "record__submitted_at"
+        )
+    )
+
+
+_COLUMNS = "organisation_id, day, outcome, status, direction, figure, value"
+
+
+def _apply(changes: Mapping[Key, int]) -> None:
+    """Add each change to its summary row (created at need); rows that reach 0 go."""
+    table = ReportSummary._meta.db_table
+    with connection.cursor() as cursor:
+        # Names from the model and this module only; every value is a parameter.
+        upsert = (
+            f"INSERT INTO {table} ({_COLUMNS}, n) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET n = {table}.n + EXCLUDED.n"
+        )
+        cursor.executemany(upsert, [(*key, n) for key, n in sorted(changes.items())])
+        gone = [key for key, n in sorted(changes.items()) if n < 0]
+        if gone:
+            where = " AND ".join(f"{c.strip()} = %s" for c in _COLUMNS.split(","))
+            sql = f"DELETE FROM {table} WHERE {where} AND n <= 0"  # noqa: S608
+            cursor.executemany(sql, gone)
+
+
+def refresh(decision: Decision) -> None:
+    """Bring the summaries up to date with `decision` as saved, in the caller's transaction.
+    Call it after every write that changes a submitted decision (a draft never submitted
+    adds nothing, so this costs no query for one)."""
+    if decision.submitted_at is None:
+        return
+    with transaction.atomic():
+        new = contribution(
+            organisation_id=decision.organisation_id,
+            submitted_at=decision.submitted_at,
+            outcome=decision.outcome,
+            status=decision.status,
+            version=decision.version,
+            answers=decision.answers,
+            approvals=_approvals_of(decision.pk),
+            places=answer_steps(),
+        )
+        stored = (
+            ReportContribution.objects.select_for_update().filter(decision_id=decision.pk).first()
+        )
+        old = _counts(stored.entries) if stored else Counter()
+        changes = {key: new[key] - old[key] for key in new.keys() | old.keys()}
+        changes = {key: n for key, n in changes.items() if n}
+        if changes:
+            _apply(changes)
+        if stored is None:
+            ReportContribution.objects.create(decision_id=decision.pk, entries=_entries(new))
+        elif changes:
+            stored.entries = _entries(new)
+            stored.save(update_fields=["entries"])
+
+
+BATCH = 5000
+
+
+def rebuild() -> tuple[int, int]:
+    """Throw the summaries away and count them again from every submitted decision.
+    Returns (decisions counted, summary rows). Run with writes stopped, or accept that a
+    decision changed during the rebuild is counted as it was when read."""
+    with transaction.atomic():
+        ReportSummary.objects.all().delete()
+        ReportContribution.objects.all().delete()
+        places = answer_steps()
+        approvals: dict[int, list[tuple[str, datetime, datetime]]] = defaultdict(list)
+        for decision_id, *row in (
+            Approval.objects.filter(decision__submitted_at__isnull=False)
+            .values_list("decision_id", "action", "at", "record__submitted_at")
+            .iterator(chunk_size=BATCH)
+        ):
+            approvals[decision_id].append(tuple(row))  # type: ignore[arg-type]
+        totals: Counter[Key] = Counter()
+        batch: list[ReportContribution] = []
+        counted = 0
+        rows = (
+            Decision.objects.filter(submitted_at__isnull=False)
+            .order_by()
+            .values_list(
+                "pk", "organisation_id", "submitted_at", "outcome", "status", "version", "answers"
+            )
+            .iterator(chunk_size=BATCH)
+        )
+        for pk, organisation_id, submitted_at, outcome, status, version, answers in rows:
+            found = contribution(
+                organisation_id=organisation_id,
+                submitted_at=submitted_at,
+                outcome=outcome,
+                status=status,
+                version=version,
+                answers=answers,
+                approvals=approvals.get(pk, ()),
+                places=places,
+            )
+            totals.update(found)
+            counted += 1
+            batch.append(ReportContribution(decision_id=pk, entries=_entries(found)))
+            if len(batch) >= BATCH:
+                ReportContribution.objects.bulk_create(batch)
+                batch = []
+        ReportContribution.objects.bulk_create(batch)
+        ReportSummary.objects.bulk_create(
+            (
+                ReportSummary(
+                    organisation_id=key[0],
+                    day=key[1],
+                    outcome=key[2],
+                    status=key[3],
+                    direction=key[4],
+                    figure=key[5],
+                    value=key[6],
+                    n=n,
+                )
+                for key, n in sorted(totals.items())
+                if n
+            ),
+            batch_size=BATCH,
+        )
+        return counted, sum(1 for n in totals.values() if n)
+
+
+def summary_rows() -> Counter[Key]:
+    """Every summary row as {key: n}, to compare the kept table with a rebuilt one."""
+    return Counter(
+        {
+            (org, day.isoformat(), outcome, status, direction, figure, value): n
+            for org, day, outcome, status, direction, figure, value, n in (
+                ReportSummary.objects.values_list(
+                    "organisation_id",
+                    "day",
+                    "outcome",
+                    "status",
+                    "direction",
+                    "figure",
+                    "value",
+                    "n",
+                )
+            )
+        }
+    )
