@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from decisions import selectors
 from decisions.access import REVIEWERS
@@ -53,8 +53,10 @@ def _filter_query(params: QueryDict) -> str:
 
 
 @role_required(*REVIEWERS)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def audit_log_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _apply_filters(request)
     filtering = any(request.GET.get(key) for key in FILTER_KEYS)
     form = AuditFilterForm(request.GET if filtering else None, user=request.user)
     before, after = _cursor(request.GET.get("before")), _cursor(request.GET.get("after"))
@@ -69,10 +71,29 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
             user=request.user,
             details={**filters.as_details(), "before": before, "after": after},
         )
+    return _render(request, form, page, _filter_query(request.GET))
+
+
+def _apply_filters(request: HttpRequest) -> HttpResponse:
+    """The posted filter form: redirect to the page's address with the filters (the person
+    as an id, so an email address never sits in a URL), or show the errors."""
+    form = AuditFilterForm(request.POST, user=request.user, from_query=False)
+    if not form.is_valid():
+        page = queries.EventPage(events=[], older=None, newer=None)
+        return _render(request, form, page, "")
+    query = QueryDict(mutable=True)
+    query.update(form.query_data())
+    address = reverse("review_audit")
+    return redirect(f"{address}?{query.urlencode()}" if query else address)
+
+
+def _render(
+    request: HttpRequest, form: AuditFilterForm, page: queries.EventPage, query: str
+) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _filter_query(request.GET),
+        "query": query,
         "verification": AuditVerification.objects.first(),
     }
     return render(request, "review/audit_log.html", context, status=400 if form.errors else 200)
