@@ -138,3 +138,21 @@ def test_a_window_with_no_events_is_empty(lead):
     long_ago = timezone.localdate() - timedelta(days=400)
     filters = AuditFilters(date_from=long_ago, date_to=long_ago)
     assert list(filtered_events(lead, filters)) == []
+
+
+def test_the_empty_filter_form_is_the_same_html_rendered_once(lead, org):
+    other_lead = UserFactory(organisation=org, role=Role.LEAD)
+    first = client_for(lead).get(reverse("review_audit")).content.decode()
+    second = client_for(other_lead).get(reverse("review_audit")).content.decode()
+    for page in (first, second):
+        assert '<input type="email" name="person"' in page
+        assert "&lt;input" not in page
+    assert 'name="action"' in second
+
+
+def test_an_event_row_shows_who_what_and_where_escaped(lead):
+    record_event("test.<b>", actor=lead, details={"note": "<script>x</script>"})
+    page = client_for(lead).get(reverse("review_audit")).content.decode()
+    assert "<script>x</script>" not in page
+    assert "note: &lt;script&gt;x&lt;/script&gt;" in page
+    assert f'data-label="Who">{lead.email}<br><span class="govuk-body-s">' in page

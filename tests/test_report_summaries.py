@@ -5,7 +5,7 @@ counting the decisions does."""
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -205,3 +205,26 @@ def test_the_kept_summaries_equal_rebuilt_ones_after_any_mix_of_changes(
     today = timezone.localdate()
     filters = ReportFilters(date_from=today, date_to=today, organisation=manager.organisation)
     same_report(report_from_summaries(manager, filters), report_from_decisions(manager, filters))
+
+
+def test_sign_off_times_are_kept_to_the_minute_under_a_day_and_the_hour_after():
+    assert report_summaries.turnaround_minutes(timedelta(hours=3, minutes=20, seconds=59)) == 200
+    assert report_summaries.turnaround_minutes(timedelta(days=2, hours=4, minutes=59)) == 52 * 60
+
+
+def test_a_chart_is_drawn_once_for_the_same_numbers(decisions, manager, monkeypatch):
+    from decisions.reports import charts
+
+    report = build_report(manager, replace(PERIOD, organisation=manager.organisation))
+    charts.report_charts(report)
+    drawn = []
+    real_bar_chart = charts.bar_chart
+    monkeypatch.setattr(
+        charts, "bar_chart", lambda *a, **k: drawn.append(a[0]) or real_bar_chart(*a, **k)
+    )
+    again = charts.report_charts(report)
+    assert drawn == []
+    assert again["outcomes"].svg == real_bar_chart("Decisions by outcome", report.by_outcome).svg
+    other = replace(report, by_outcome=report.by_outcome[:2])
+    charts.report_charts(other)
+    assert drawn == ["Decisions by outcome"]

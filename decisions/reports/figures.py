@@ -29,6 +29,7 @@ from decisions.durations import describe_duration
 from decisions.models import Decision, ReportSummary, User
 from decisions.models.approvals import Approval, ReviewAction
 from decisions.models.decisions import OutcomeKind
+from decisions.report_summaries import turnaround_minutes
 from decisions.reports.fields import answer, choice_options, contains, with_multi_answers
 from decisions.reports.filters import (
     ReportFilters,
@@ -80,11 +81,6 @@ def turnaround_times(decisions: QuerySet[Decision]) -> list[timedelta]:
         decision__in=decisions.values("pk"), action=ReviewAction.APPROVED
     ).values_list("record__submitted_at", "at")
     return sorted(approved - submitted for submitted, approved in rows)
-
-
-def whole_minutes(value: timedelta) -> timedelta:
-    """Sign-off times are kept to the minute (the precision the page shows them in)."""
-    return timedelta(minutes=int(value.total_seconds() // 60))
 
 
 def percentile(values: Sequence[timedelta], share: float) -> timedelta:
@@ -281,7 +277,8 @@ def _recipients(decisions: QuerySet[Decision], aggregate_only: bool) -> list[Fig
 
 
 def _turnaround(decisions: QuerySet[Decision], aggregate_only: bool) -> Turnaround:
-    times = sorted(whole_minutes(t) for t in turnaround_times(decisions))
+    # To the precision the summaries keep (decisions.report_summaries.turnaround_minutes).
+    times = sorted(timedelta(minutes=turnaround_minutes(t)) for t in turnaround_times(decisions))
     approved = single(
         "Signed off by a safeguarding lead", len(times), aggregate_only=aggregate_only
     )
