@@ -72,7 +72,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
@@ -81,6 +81,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 from decisions.audit.queries import AuditFilters, event_page, filtered_events  # noqa: E402
 from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.models import GuidancePack, Organisation, ReportSummary, Role, User  # noqa: E402
+from decisions.reports import figures  # noqa: E402
 from decisions.reports.figures import build_report  # noqa: E402
 from decisions.reports.filters import ReportFilters  # noqa: E402
 
@@ -242,7 +243,8 @@ def build_events(org: Organisation, other: Organisation, lead: User) -> None:
 
 
 def profile(name: str, action: Callable[[], None]) -> None:
-    """With BENCH_PROFILE=1: where one call's time goes (cumulative, top 25)."""
+    """With BENCH_PROFILE=1: where one call's time goes (top 25; BENCH_PROFILE_SORT=tottime,
+    BENCH_PROFILE_FILTER=a regular expression on the function's file and name)."""
     if not os.environ.get("BENCH_PROFILE"):
         return
     import cProfile
@@ -251,7 +253,9 @@ def profile(name: str, action: Callable[[], None]) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(action)
     print(f"\n  profile of {name}:")
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 25)
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative"))
+    stats.print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 25)
 
 
 def rounds(actions: dict[str, Callable[[], None]], n: int) -> dict[str, list[float]]:
@@ -287,6 +291,7 @@ def main() -> None:
     started = time.perf_counter()
     engine = settings.DATABASES["default"]["ENGINE"]
     print(f"ISG reports and audit-log benchmark: {KIND} ({engine}), DEBUG={settings.DEBUG}")
+    override_settings(ROOT_URLCONF="bench.urls").enable()  # the app's routes and the floor
     call_command("migrate", verbosity=0)
     pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
     pack = GuidancePack.objects.get(is_current=True)
@@ -307,7 +312,11 @@ def main() -> None:
     built["audit events"] = timed(lambda: build_events(org, other, people[Role.LEAD]))
     built["analyze"] = timed(lambda: sql("ANALYZE"))
     summary_rows = ReportSummary.objects.count()
-    print(f"\n  built {DECISIONS:,} decisions, {summary_rows:,} summary rows, {EVENTS:,} events:")
+    month_rows = ReportSummary.objects.filter(period="m").count()
+    print(
+        f"\n  built {DECISIONS:,} decisions, {summary_rows:,} summary rows ({month_rows:,} of "
+        f"months), {EVENTS:,} events:"
+    )
     for part, seconds in built.items():
         print(f"    {part:14s} {seconds:6.1f} s")
     print(f"    {'in all':14s} {sum(built.values()):6.1f} s")
@@ -322,18 +331,23 @@ def main() -> None:
     profile("the reports page", lambda: get(manager, report_url))
     with CaptureQueriesContext(connection) as queries:
         build_report(people[Role.MANAGER], year)
-    print(f"\n  reports page, last 12 months: {report.total.count:,} decisions counted, "
-          f"{len(queries.captured_queries)} queries in build_report")  # fmt: skip
+    read = figures._summary_rows(people[Role.MANAGER], year).count()
+    print(
+        f"\n  reports page, last 12 months: {report.total.count:,} decisions counted from "
+        f"{read:,} summary rows, {len(queries.captured_queries)} queries in build_report"
+    )
     times = rounds(
         {
             "page": lambda: get(manager, report_url),
             "build_report": lambda: build_report(people[Role.MANAGER], year),
+            "floor": lambda: get(manager, "/bench-floor/"),
         },
         REQUESTS,
     )
     print(f"  {ROUNDS} interleaved rounds of {REQUESTS}; median of the round medians (range)")
     row("reports page GET", times["page"], REPORT_GOAL)
     row("  of which build_report", times["build_report"], REPORT_GOAL)
+    row("  floor: a bare signed-in view", times["floor"], REPORT_GOAL)
 
     # ---- the audit log, as the staff grows
     lead = signed_in_client(people[Role.LEAD])
@@ -347,11 +361,22 @@ def main() -> None:
             sql("ANALYZE decisions_user")
         get(lead, audit_url)
         profile(f"the audit log, {staff} staff", lambda: get(lead, audit_url))
-        with CaptureQueriesContext(connection) as queries:
+        statements: list[str] = []
+
+        def count(execute, sql, params, many, context, seen=statements):  # noqa: ANN001
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
             get(lead, audit_url)
-        times = rounds({"page": lambda: get(lead, audit_url)}, REQUESTS)
-        note = f"   ({len(queries.captured_queries)} statements)"
+        times = rounds(
+            {"page": lambda: get(lead, audit_url), "floor": lambda: get(lead, "/bench-floor/")},
+            REQUESTS,
+        )
+        ratio = statistics.median(times["page"]) / statistics.median(times["floor"])
+        note = f"   ({len(statements)} statements, {ratio:.1f}x the floor)"
         row(f"audit log GET, {staff:,} staff", times["page"], AUDIT_GOAL, note)
+        row("  floor: a bare signed-in view", times["floor"], AUDIT_GOAL)
 
     # ---- the date filter
     print("\n  audit-log date filter: the two sequence probes and a page of 50, p95")

@@ -13,7 +13,10 @@ decisions by bulk_create (not the services: they would take an hour), then measu
 These measurements set the cost model in decisions.reports.exports (COST, BACKGROUND_SECONDS).
 Then bench/wizard.py, in its own process with production-like settings: a question page's GET
 and POST against a bare view, their SQL statements, and a record PDF first rendered vs stored.
-Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000, BENCH_PARTS=exports,wizard.
+Then bench/reports.py (PostgreSQL only): the reports page at 1,000,000 decisions, the audit log
+at 1,000,000 events and 43 / 1,043 / 3,043 staff, and its date filter.
+Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000,
+BENCH_PARTS=exports,wizard,reports.
 """
 
 from __future__ import annotations
@@ -224,7 +227,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    parts = os.environ.get("BENCH_PARTS", "exports,wizard").split(",")
+    parts = os.environ.get("BENCH_PARTS", "exports,wizard,reports").split(",")
     try:
         if "exports" in parts:
             main()
@@ -234,3 +237,7 @@ if __name__ == "__main__":
         print()
         wizard = str(Path(__file__).with_name("wizard.py"))  # its own settings: DEBUG false
         subprocess.run([sys.executable, wizard], check=True)  # noqa: S603 - our own script
+    if "reports" in parts:  # reports area: the reports page and the audit log at 1M rows
+        print()
+        reports = str(Path(__file__).with_name("reports.py"))  # PostgreSQL only
+        subprocess.run([sys.executable, reports], check=True)  # noqa: S603 - our own script

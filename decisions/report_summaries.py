@@ -51,8 +51,12 @@ REPORTED = (
 MULTI_VALUED = ("purpose_categories", "lawful_reason")
 
 Place = tuple[str, str]  # (step id, field name) in Decision.answers
-# (organisation id, UK day "YYYY-MM-DD", outcome, status, direction, figure, value)
-Key = tuple[int, str, str, str, str, str, str]
+# (organisation id, period, its first day "YYYY-MM-DD", outcome, status, direction, figure,
+# value). Every count is kept twice: for its UK day (period DAY) and for its month (MONTH, dated
+# the 1st), so a report reads month rows for the whole months of its period and day rows only
+# for the days of a month it covers in part.
+Key = tuple[int, str, str, str, str, str, str, str]
+DAY, MONTH = "d", "m"
 
 # Stored packs never change, so where a pack keeps each field is worked out once per digest.
 _places_by_digest: dict[str, dict[str, list[Place]]] = {}
@@ -114,17 +118,17 @@ def contribution(
     if submitted_at is None:
         return Counter()
     direction = _answer(answers, places["direction"])
-    base = (
-        organisation_id,
-        timezone.localtime(submitted_at).date().isoformat(),
-        outcome,
-        status,
-        "" if direction is None else _text(direction),
-    )
+    day = timezone.localtime(submitted_at).date()
+    rest = (outcome, status, "" if direction is None else _text(direction))
+    periods = [
+        (organisation_id, DAY, day.isoformat(), *rest),
+        (organisation_id, MONTH, day.replace(day=1).isoformat(), *rest),
+    ]
     found: Counter[Key] = Counter()
 
     def add(figure: str, value: str = "") -> None:
-        found[(*base, figure, value)] += 1
+        for base in periods:
+            found[(*base, figure, value)] += 1
 
     add("decisions")
     if version > 1:
@@ -152,11 +156,13 @@ def contribution(
 
 
 def turnaround_minutes(value: timedelta) -> int:
-    """A sign-off time to the precision the page shows it in (decisions.durations): whole
-    minutes under a day, whole hours from a day on. Kept that coarse, a year's sign-off
-    times are a few hundred summary rows a day at most instead of one per decision."""
+    """A sign-off time as the summaries keep it: whole minutes under an hour, 5 minutes
+    under a day, whole hours from a day on (the page shows days and hours from a day on).
+    Kept that coarse, a month's sign-off times are at most 384 values, not one a decision."""
     minutes = int(value.total_seconds() // 60)
-    return minutes if minutes < 24 * 60 else minutes - minutes % 60
+    if minutes < 60:
+        return minutes
+    return minutes - minutes % (5 if minutes < 24 * 60 else 60)
 
 
 def _entries(counts: Counter[Key]) -> list[list[Any]]:
@@ -175,24 +181,26 @@ def _approvals_of(decision_id: int) -> list[tuple[str, datetime, datetime]]:
     )
 
 
-_COLUMNS = "organisation_id, day, outcome, status, direction, figure, value"
+_COLUMNS = "organisation_id, period, day, outcome, status, direction, figure, value"
 
 
 def _apply(changes: Mapping[Key, int]) -> None:
-    """Add each change to its summary row (created at need); rows that reach 0 go."""
+    """Add each change to its summary row (created at need) in one statement; rows that reach
+    0 go in a second. Table and column names are this module's own; values are parameters."""
     table = ReportSummary._meta.db_table
+    keys = sorted(changes)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(keys))
+    upsert = (
+        f"INSERT INTO {table} ({_COLUMNS}, n) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET n = {table}.n + EXCLUDED.n"
+    )
     with connection.cursor() as cursor:
-        # Names from the model and this module only; every value is a parameter.
-        upsert = (
-            f"INSERT INTO {table} ({_COLUMNS}, n) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET n = {table}.n + EXCLUDED.n"
-        )
-        cursor.executemany(upsert, [(*key, n) for key, n in sorted(changes.items())])
-        gone = [key for key, n in sorted(changes.items()) if n < 0]
-        if gone:
-            where = " AND ".join(f"{c.strip()} = %s" for c in _COLUMNS.split(","))
-            sql = f"DELETE FROM {table} WHERE {where} AND n <= 0"  # noqa: S608
-            cursor.executemany(sql, gone)
+        cursor.execute(upsert, [value for key in keys for value in (*key, changes[key])])
+        emptied = sorted({(key[0], key[2]) for key in keys if changes[key] < 0})
+        if emptied:
+            days = " OR ".join(["(organisation_id = %s AND day = %s)"] * len(emptied))
+            delete = f"DELETE FROM {table} WHERE n <= 0 AND ({days})"  # noqa: S608
+            cursor.execute(delete, [value for pair in emptied for value in pair])
 
 
 def refresh(decision: Decision) -> None:
@@ -201,7 +209,7 @@ def refresh(decision: Decision) -> None:
     adds nothing, so this costs no query for one)."""
     if decision.submitted_at is None:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
         new = contribution(
             organisation_id=decision.organisation_id,
             submitted_at=decision.submitted_at,
@@ -313,10 +321,11 @@ def summary_rows() -> Counter[Key]:
     """Every summary row as {key: n}, to compare the kept table with a rebuilt one."""
     return Counter(
         {
-            (org, day.isoformat(), outcome, status, direction, figure, value): n
-            for org, day, outcome, status, direction, figure, value, n in (
+            (org, period, day.isoformat(), outcome, status, direction, figure, value): n
+            for org, period, day, outcome, status, direction, figure, value, n in (
                 ReportSummary.objects.values_list(
                     "organisation_id",
+                    "period",
                     "day",
                     "outcome",
                     "status",

@@ -101,7 +101,7 @@ def test_the_page_makes_the_same_queries_and_size_whatever_the_number_of_staff(l
     few = measure()
     staff = UserFactory.create_batch(40, organisation=org, role=Role.PRACTITIONER)
     many = measure()
-    assert many[0] == few[0]
+    assert many[0] == few[0] > 0
     assert many[1] == few[1]  # no list of people
     assert staff[0].email not in client.get(reverse("review_audit")).content.decode()
 

@@ -10,18 +10,24 @@ from decisions.models.organisations import Organisation
 
 
 class ReportSummary(models.Model):
-    """How many submitted decisions of one organisation and UK day, with one outcome, status and
-    direction, count under one figure and value.
+    """How many submitted decisions of one organisation and UK day (or month), with one outcome,
+    status and direction, count under one figure and value.
 
     Figures: "decisions" (every counted decision, value ""), "amendment", "returned",
     "gdpr_article6", "purpose_categories" and "lawful_reason" (one row per chosen value),
     "recipient" (the typed organisation, trimmed) and "turnaround" (minutes from the approved
-    round's submission to its approval). Not evidence: rebuilt from the decisions by
+    round's submission to its approval, decisions.report_summaries.turnaround_minutes). Not
+    evidence: rebuilt from the decisions by
     `manage.py rebuild_report_summaries`.
     """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField(help_text="The UK date of the decision's latest submission")
+    period = models.CharField(
+        max_length=1, help_text="d: the counts of one day; m: of the month that day starts"
+    )
+    day = models.DateField(
+        help_text="The UK date of the decisions' latest submission, or the 1st of its month"
+    )
     outcome = models.CharField(max_length=30)
     status = models.CharField(max_length=20)
     direction = models.CharField(max_length=40)
@@ -32,7 +38,16 @@ class ReportSummary(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "day", "outcome", "status", "direction", "figure", "value"],
+                fields=[
+                    "organisation",
+                    "period",
+                    "day",
+                    "outcome",
+                    "status",
+                    "direction",
+                    "figure",
+                    "value",
+                ],
                 name="unique_report_summary_key",
             ),
         ]
@@ -43,7 +58,8 @@ class ReportSummary(models.Model):
 
 class ReportContribution(models.Model):
     """What one decision adds to ReportSummary now, so a change can take the old part away
-    exactly (a list of [organisation, day, outcome, status, direction, figure, value, n])."""
+    exactly (a list of [organisation, period, day, outcome, status, direction, figure, value,
+    n])."""
 
     decision = models.OneToOneField(
         Decision, on_delete=models.CASCADE, primary_key=True, related_name="+"

@@ -17,7 +17,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
 from decisions.guidance.store import current_pack_or_none
-from decisions.models import Decision, Status
+from decisions.models import Decision, GuidancePack, Status
 from decisions.models.decisions import OutcomeKind
 from decisions.report_summaries import MULTI_VALUED, REPORTED, Place, answer_steps
 
@@ -57,8 +57,22 @@ SHORT_LABELS = {
 }
 
 
+# (value, label) choices by the digests of the current packs and field name. A stored pack
+# never changes (a new version is a new digest), so the pack body is read and parsed once per
+# process, not once for each of the dozen fields a report page labels.
+_choices: dict[tuple[tuple[str, ...], str], list[tuple[str, str]]] = {}
+
+
 def choice_options(name: str) -> list[tuple[str, str]]:
     """(value, label) of an answer's choices, as worded in the current guidance pack."""
+    current = GuidancePack.objects.filter(is_current=True).order_by("-loaded_at")
+    key = (tuple(current.values_list("digest", flat=True)), name)
+    if key not in _choices:
+        _choices[key] = _read_choice_options(name)
+    return list(_choices[key])
+
+
+def _read_choice_options(name: str) -> list[tuple[str, str]]:
     stored = current_pack_or_none()
     if stored is None:
         return []

@@ -29,7 +29,7 @@ from decisions.durations import describe_duration
 from decisions.models import Decision, ReportSummary, User
 from decisions.models.approvals import Approval, ReviewAction
 from decisions.models.decisions import OutcomeKind
-from decisions.report_summaries import turnaround_minutes
+from decisions.report_summaries import DAY, MONTH, turnaround_minutes
 from decisions.reports.fields import answer, choice_options, contains, with_multi_answers
 from decisions.reports.filters import (
     ReportFilters,
@@ -343,13 +343,32 @@ def report_from_decisions(user: User, filters: ReportFilters) -> Report:
 # ------------------------------------------------------ from the summaries ----
 
 
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _period_rows(start: date, end: date) -> Q:
+    """The summary rows that count each day from start to end once: month rows for the
+    months wholly inside, day rows for the days of the months at either end covered in part."""
+    first_whole = start if start.day == 1 else _next_month(start)
+    after_whole = (
+        end.replace(day=1) if _next_month(end) - timedelta(days=1) != end else (_next_month(end))
+    )
+    if first_whole >= after_whole:
+        return Q(period=DAY, day__gte=start, day__lte=end)
+    return (
+        Q(period=MONTH, day__gte=first_whole, day__lt=after_whole)
+        | Q(period=DAY, day__gte=start, day__lt=first_whole)
+        | Q(period=DAY, day__gte=after_whole, day__lte=end)
+    )
+
+
 def _summary_rows(user: User, filters: ReportFilters) -> QuerySet[ReportSummary]:
     """The summary rows of the report's organisations, period and choices (as
     decisions.reports.filters.counted_decisions chooses decisions)."""
     rows = ReportSummary.objects.filter(
+        _period_rows(filters.date_from, filters.date_to),
         organisation__in=access.reportable_organisations(user),
-        day__gte=filters.date_from,
-        day__lte=filters.date_to,
     )
     if filters.organisation is not None:
         rows = rows.filter(organisation=filters.organisation)
