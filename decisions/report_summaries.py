@@ -166,11 +166,18 @@ def turnaround_minutes(value: timedelta) -> int:
 
 
 def _entries(counts: Counter[Key]) -> list[list[Any]]:
-    return [[*key, n] for key, n in sorted(counts.items()) if n]
+    """A contribution as stored: its day rows only (its month rows are the same counts)."""
+    return [[*key, n] for key, n in sorted(counts.items()) if n and key[1] == DAY]
 
 
 def _counts(entries: list[list[Any]]) -> Counter[Key]:
-    return Counter({tuple(entry[:-1]): entry[-1] for entry in entries})  # type: ignore[misc]
+    """A stored contribution, with the month rows of its day rows."""
+    found: Counter[Key] = Counter()
+    for *key, n in entries:
+        month = (key[0], MONTH, key[2][:8] + "01", *key[3:])
+        found[tuple(key)] += n  # type: ignore[index]
+        found[month] += n  # type: ignore[index]
+    return found
 
 
 def _approvals_of(decision_id: int) -> list[tuple[str, datetime, datetime]]:
@@ -240,9 +247,16 @@ BATCH = 5000
 
 def rebuild() -> tuple[int, int]:
     """Throw the summaries away and count them again from every submitted decision.
-    Returns (decisions counted, summary rows). Run with writes stopped, or accept that a
-    decision changed during the rebuild is counted as it was when read."""
+    Returns (decisions counted, summary rows).
+
+    On PostgreSQL both tables are locked first (reports can still read them): a change to a
+    decision made meanwhile waits for the rebuild in its refresh(), then takes away what the
+    rebuild counted for it and adds what it adds now, so nothing is counted twice or lost."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for model in (ReportContribution, ReportSummary):
+                    cursor.execute(f"LOCK TABLE {model._meta.db_table} IN EXCLUSIVE MODE")
         ReportSummary.objects.all().delete()
         ReportContribution.objects.all().delete()
         places = answer_steps()
