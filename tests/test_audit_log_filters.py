@@ -156,3 +156,12 @@ def test_an_event_row_shows_who_what_and_where_escaped(lead):
     assert "<script>x</script>" not in page
     assert "note: &lt;script&gt;x&lt;/script&gt;" in page
     assert f'data-label="Who">{lead.email}<br><span class="govuk-body-s">' in page
+
+
+def test_an_event_row_shows_its_time_as_the_date_filter_did(lead):
+    from django.template.defaultfilters import date as date_filter
+
+    event = record_event("test.when", actor=lead)
+    page = client_for(lead).get(reverse("review_audit")).content.decode()
+    shown = date_filter(timezone.localtime(event.created_at), "j M Y, H:i:s")
+    assert f'data-label="When (UK time)">{shown}</td>' in page
