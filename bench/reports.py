@@ -24,7 +24,8 @@ and measures, each against its goal:
     p95 of the filter's probes and page query (<= 10 ms for any window).
 
 Options (environment): BENCH_REPORT_DECISIONS=1000000, BENCH_AUDIT_EVENTS=1000000,
-BENCH_REQUESTS=20 (requests per measurement per round).
+BENCH_REQUESTS=20 (requests per measurement per round), BENCH_SHOW_SQL=1 (the audit log page's
+statements), BENCH_PROFILE=1 (cProfile of the rebuild and of one request of each page).
 """
 
 from __future__ import annotations
@@ -385,6 +386,8 @@ def main() -> None:
         )
         ratio = statistics.median(times["page"]) / statistics.median(times["floor"])
         note = f"   ({len(statements)} statements, {ratio:.1f}x the floor)"
+        if os.environ.get("BENCH_SHOW_SQL"):
+            print("\n".join(f"    {sql[:140]}" for sql in statements))
         row(f"audit log GET, {staff:,} staff", times["page"], AUDIT_GOAL, note)
         row("  floor: a bare signed-in view", times["floor"], AUDIT_GOAL)
 
