@@ -14,9 +14,11 @@ These measurements set the cost model in decisions.reports.exports (COST, BACKGR
 Then bench/wizard.py, in its own process with production-like settings: a question page's GET
 and POST against a bare view, their SQL statements, and a record PDF first rendered vs stored.
 Then bench/server.py: the app and the floor served by gunicorn (one user, 4 users, throughput,
-a fresh worker, audited writes against a plain INSERT).
+a fresh worker, audited writes against a plain INSERT). Then bench/reports.py (PostgreSQL
+only): the reports page at 1,000,000 decisions, the audit log at 1,000,000 events and
+43 / 1,043 / 3,043 staff, and its date filter.
 Options (environment): BENCH_DB=sqlite|postgres, BENCH_DECISIONS=100000,
-BENCH_PARTS=exports,wizard,server.
+BENCH_PARTS=exports,wizard,server,reports.
 """
 
 from __future__ import annotations
@@ -241,14 +243,14 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    parts = os.environ.get("BENCH_PARTS", "exports,wizard,server").split(",")
+    parts = os.environ.get("BENCH_PARTS", "exports,wizard,server,reports").split(",")
     try:
         if "exports" in parts:
             main()
     finally:
         cleanup()
-    for part in ("wizard", "server"):  # each in its own process: production settings
-        if part in parts:
+    for part in ("wizard", "server", "reports"):  # each in its own process: production
+        if part in parts:  # settings (reports: PostgreSQL only)
             print()
             script = str(Path(__file__).with_name(f"{part}.py"))
             subprocess.run([sys.executable, script], check=True)  # noqa: S603 - our own script

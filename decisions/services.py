@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from decisions import access, notifications, pdf
+from decisions import access, notifications, pdf, report_summaries
 from decisions.api import webhooks
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
@@ -152,6 +152,7 @@ def decision_answer(
         obj=decision,
         details={"step": step_id, "dropped": dropped},
     )
+    report_summaries.refresh(decision)  # a returned decision's answers count in reports
     return Answered(dropped=dropped, walk=walk)
 
 
@@ -204,6 +205,7 @@ def decision_submit(*, decision: Decision, user: User) -> DecisionRecord:
     }
     record_event(AuditAction.DECISION_SUBMITTED, actor=user, obj=decision, details=details)
     webhooks.announce(decision, WebhookEvent.SUBMITTED)  # area api: sent after commit
+    report_summaries.refresh(decision)
     if decision.amends_id and decision.status == Status.SUBMITTED:
         supersede(decision, user)
     if decision.status in access.AWAITING_REVIEW:
@@ -225,6 +227,7 @@ def supersede(amendment: Decision, user: User) -> None:
         obj=original,
         details={"amendment": str(amendment.public_id), "version": amendment.version},
     )
+    report_summaries.refresh(original)
 
 
 @transaction.atomic
@@ -292,6 +295,7 @@ def decision_discard(*, decision: Decision, user: User, reason: str) -> Decision
     locked.status = Status.DISCARDED
     locked.save(update_fields=["status", "updated_at"])
     record_event(AuditAction.DECISION_DISCARDED, actor=user, obj=locked, details={"reason": reason})
+    report_summaries.refresh(locked)
     return locked
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from decisions import access, notifications, pdf
+from decisions import access, notifications, pdf, report_summaries
 from decisions.api import webhooks
 from decisions.audit import AuditAction, record_event
 from decisions.guidance import engine
@@ -89,6 +89,7 @@ def _review(*, decision: Decision, user: User, action: ReviewAction, comments: s
             "comments_sha256": hashlib.sha256(comments.encode()).hexdigest(),
         },
     )
+    report_summaries.refresh(decision)
     if takes_effect and decision.amends_id:
         supersede(decision, user)
     # area api: sent after commit

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 import factory
 
+from decisions import report_summaries
 from decisions.models import Approval, Decision, DecisionRecord, GuidancePack, ReviewAction, Status
 from decisions.reports.filters import ReportFilters
 from decisions.snapshot import build_snapshot
@@ -110,6 +111,7 @@ class ReportDecisionFactory(factory.django.DjangoModelFactory):
         """Its first submission (at `first_round` if given, else at submitted_at)."""
         if create and obj.submitted_at is not None:
             submission_round(obj, extracted or obj.submitted_at)
+            report_summaries.refresh(obj)  # as decision_submit does
 
 
 def submission_round(decision: Decision, at: datetime) -> DecisionRecord:
@@ -135,9 +137,11 @@ def submission_round(decision: Decision, at: datetime) -> DecisionRecord:
 
 def review(decision: Decision, action: str, at: datetime, by) -> Approval:
     """Approve or return the decision's latest round."""
-    return Approval.objects.create(
+    approval = Approval.objects.create(
         decision=decision, record=decision.latest_record(), action=action, by=by, at=at
     )
+    report_summaries.refresh(decision)  # as signoff does
+    return approval
 
 
 def utc(*args: int) -> datetime:

@@ -319,7 +319,7 @@ def test_the_audit_log_filters_by_person(lead, practitioner, colleague):
 def test_a_lead_cannot_filter_by_a_person_of_another_organisation(lead, outsider):
     response = client_for(lead).get(reverse("review_audit"), {"person": outsider.pk})
     assert response.status_code == 400
-    assert b"Select a person from the list" in response.content
+    assert b"Enter the email address of a person in" in response.content
 
 
 def test_the_audit_log_filters_by_record_reference(lead, practitioner):

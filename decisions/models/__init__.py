@@ -17,6 +17,7 @@ from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 from decisions.models.pdfs import RenderedPdf
 from decisions.models.sso import IdentityProvider  # single sign-on
+from decisions.models.reports import ReportContribution, ReportSummary  # reports area
 
 __all__ = [
     "Approval",
@@ -34,6 +35,8 @@ __all__ = [
     "OrganisationKind",
     "ReferenceCounter",
     "RenderedPdf",
+    "ReportContribution",  # reports area
+    "ReportSummary",  # reports area
     "ReviewAction",
     "Role",
     "Status",

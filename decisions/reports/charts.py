@@ -4,6 +4,11 @@ Each chart is a new matplotlib.figure.Figure on the SVG canvas, never pyplot, so
 different threads share no global figure state. Charts carry no case data, only counts and
 rates, and each one sits beside a table of the same numbers for screen-reader users.
 
+Drawing is most of a report page's time (about 0.1 s a chart), and the same numbers always
+draw the same SVG, so each chart is kept in Django's cache under a digest of what it plots
+(and of this module and matplotlib's version): the page draws only charts whose numbers
+changed since they were last drawn.
+
 The page shows a chart as <img src="data:image/svg+xml;base64,..."> because matplotlib's SVG
 uses style attributes, which the page's Content-Security-Policy forbids inline but allows
 inside an image. The PDF embeds the same data URI (WeasyPrint draws the SVG as vectors).
@@ -12,13 +17,16 @@ inside an image. The PDF embeds the same data URI (WeasyPrint draws the SVG as v
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
+from django.core.cache import cache
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
@@ -162,15 +170,43 @@ def rate_chart(months: Sequence[Month]) -> Chart:
     return Chart(title=title, description=description, svg=_svg(figure))
 
 
+# What a drawing depends on besides its numbers: this module and matplotlib.
+_DRAWING = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
+CHART_CACHE_SECONDS = 24 * 60 * 60
+
+
+def _kept(kind: str, plotted: object, draw: Callable[[], Chart]) -> Chart:
+    """The chart drawn before from the same numbers, or drawn now and kept."""
+    digest = hashlib.sha256(repr((_DRAWING, kind, plotted)).encode()).hexdigest()
+    key = f"isg-report-chart:{digest}"
+    chart = cache.get(key)
+    if chart is None:
+        chart = draw()
+        cache.set(key, chart, CHART_CACHE_SECONDS)
+    return chart
+
+
+def _bars(title: str, rows: Sequence[Count], colour: str = BLUE) -> Chart:
+    plotted = (title, colour, [(r.label, r.plotted, r.shown) for r in rows])
+    return _kept("bars", plotted, lambda: bar_chart(title, rows, colour=colour))
+
+
 def report_charts(report: Report) -> dict[str, Chart]:
     """Every chart of a report, by the name the templates use."""
+    months = report.months
+    totals = [(m.label, m.total.plotted) for m in months]
+    rates = [
+        (m.label, m.with_consent.percent, m.without_consent.percent, m.can_share.percent,
+         m.do_not_share.percent)
+        for m in months
+    ]  # fmt: skip
     return {
-        "months": monthly_chart(report.months),
-        "rates": rate_chart(report.months),
-        "outcomes": bar_chart("Decisions by outcome", report.by_outcome),
-        "lawful_reasons": bar_chart(
-            "Lawful reasons to share without consent", report.lawful_reasons, colour=ORANGE
+        "months": _kept("months", totals, lambda: monthly_chart(months)),
+        "rates": _kept("rates", rates, lambda: rate_chart(months)),
+        "outcomes": _bars("Decisions by outcome", report.by_outcome),
+        "lawful_reasons": _bars(
+            "Lawful reasons to share without consent", report.lawful_reasons, ORANGE
         ),
-        "gdpr_bases": bar_chart("UK GDPR Article 6 basis", report.gdpr_bases, colour=GREY),
-        "purposes": bar_chart("Purposes", report.purposes, colour=GREEN),
+        "gdpr_bases": _bars("UK GDPR Article 6 basis", report.gdpr_bases, GREY),
+        "purposes": _bars("Purposes", report.purposes, GREEN),
     }

@@ -16,56 +16,10 @@ from django.db.models.expressions import Expression
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
-from decisions.guidance.engine import Pack
 from decisions.guidance.store import current_pack_or_none
 from decisions.models import Decision, GuidancePack, Status
 from decisions.models.decisions import OutcomeKind
-
-# The answers reports count, filter by and export.
-REPORTED = (
-    "direction",
-    "concern_level",
-    "purpose_categories",
-    "consent",
-    "lawful_reason",
-    "gdpr_article6",
-    "special_category_condition",
-    "recipient_org",
-    "method",
-    "share_date",
-)
-MULTI_VALUED = ("purpose_categories", "lawful_reason")
-
-# Stored packs never change, so where a pack keeps each field is worked out once per digest.
-_places_by_digest: dict[str, dict[str, list[tuple[str, str]]]] = {}
-
-Place = tuple[str, str]  # (step id, field name) in Decision.answers
-
-
-def _field_places(pack: Pack) -> dict[str, list[Place]]:
-    """Reported field -> where its answer may sit: first the questions asked again after
-    advice that replace it ("I'm not sure", then the same question), then the field itself."""
-    places: dict[str, list[Place]] = {}
-    for name in REPORTED:
-        try:
-            step = pack.step_of(name)
-        except KeyError:
-            continue
-        settlers = [(pack.step_of(other).id, other) for other in pack.settled_by(name)]
-        places[name] = [*settlers, (step.id, name)]
-    return places
-
-
-def answer_steps() -> dict[str, list[Place]]:
-    """Reported field -> every place any stored pack keeps its answer (current pack's first)."""
-    rows = GuidancePack.objects.order_by("-is_current", "-loaded_at").values_list("pk", "digest")
-    places: dict[str, list[Place]] = {name: [] for name in REPORTED}
-    for pk, digest in rows:
-        if digest not in _places_by_digest:
-            _places_by_digest[digest] = _field_places(GuidancePack.objects.get(pk=pk).pack)
-        for name, found in _places_by_digest[digest].items():
-            places[name] += [place for place in found if place not in places[name]]
-    return places
+from decisions.report_summaries import MULTI_VALUED, REPORTED, Place, answer_steps
 
 
 def answer(name: str, steps: dict[str, list[Place]] | None = None) -> Expression:
@@ -103,8 +57,22 @@ SHORT_LABELS = {
 }
 
 
+# (value, label) choices by the digests of the current packs and field name. A stored pack
+# never changes (a new version is a new digest), so the pack body is read and parsed once per
+# process, not once for each of the dozen fields a report page labels.
+_choices: dict[tuple[tuple[str, ...], str], list[tuple[str, str]]] = {}
+
+
 def choice_options(name: str) -> list[tuple[str, str]]:
     """(value, label) of an answer's choices, as worded in the current guidance pack."""
+    current = GuidancePack.objects.filter(is_current=True).order_by("-loaded_at")
+    key = (tuple(current.values_list("digest", flat=True)), name)
+    if key not in _choices:
+        _choices[key] = _read_choice_options(name)
+    return list(_choices[key])
+
+
+def _read_choice_options(name: str) -> list[tuple[str, str]]:
     stored = current_pack_or_none()
     if stored is None:
         return []

@@ -6,12 +6,13 @@ Reads are in decisions.audit.queries; reading the log is itself logged.
 
 from __future__ import annotations
 
+from crispy_forms.utils import render_crispy_form
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from decisions import selectors
 from decisions.access import REVIEWERS
@@ -53,8 +54,10 @@ def _filter_query(params: QueryDict) -> str:
 
 
 @role_required(*REVIEWERS)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def audit_log_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _apply_filters(request)
     filtering = any(request.GET.get(key) for key in FILTER_KEYS)
     form = AuditFilterForm(request.GET if filtering else None, user=request.user)
     before, after = _cursor(request.GET.get("before")), _cursor(request.GET.get("after"))
@@ -69,10 +72,44 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
             user=request.user,
             details={**filters.as_details(), "before": before, "after": after},
         )
+    return _render(request, form, page, _filter_query(request.GET))
+
+
+def _apply_filters(request: HttpRequest) -> HttpResponse:
+    """The posted filter form: redirect to the page's address with the filters (the person
+    as an id, so an email address never sits in a URL), or show the errors."""
+    form = AuditFilterForm(request.POST, user=request.user, from_query=False)
+    if not form.is_valid():
+        page = queries.EventPage(events=[], older=None, newer=None)
+        return _render(request, form, page, "")
+    query = QueryDict(mutable=True)
+    query.update(form.query_data())
+    address = reverse("review_audit")
+    return redirect(f"{address}?{query.urlencode()}" if query else address)
+
+
+# The empty filter form of a lead's page is the same for every lead: rendered once per process
+# (crispy-forms took about a third of the page's time). Administrators' forms list the
+# organisations, and a form with values or errors is the request's own: those render each time.
+_empty_form_html: dict[str, str] = {}
+
+
+def _form_html(form: AuditFilterForm) -> str:
+    if form.is_bound or "organisation" in form.fields:
+        return ""
+    if "lead" not in _empty_form_html:
+        _empty_form_html["lead"] = render_crispy_form(form)
+    return _empty_form_html["lead"]
+
+
+def _render(
+    request: HttpRequest, form: AuditFilterForm, page: queries.EventPage, query: str
+) -> HttpResponse:
     context = {
         "form": form,
+        "form_html": _form_html(form),
         "page": page,
-        "query": _filter_query(request.GET),
+        "query": query,
         "verification": AuditVerification.objects.first(),
     }
     return render(request, "review/audit_log.html", context, status=400 if form.errors else 200)
