@@ -311,6 +311,7 @@ def run_verify() -> None:
 def main() -> None:
     try:
         call_command("migrate", verbosity=0)
+        call_command("createcachetable")  # production settings: the database cache
         with connection.cursor() as cursor:
             cursor.execute(FLOOR_TABLE)
         pack_load_files(sorted(Path(settings.GUIDANCE_DIR).glob("*.json")))

@@ -210,20 +210,27 @@ def build_decisions(org: Organisation, user: User, pack: GuidancePack) -> None:
 
 def build_events(org: Organisation, other: Organisation, lead: User) -> None:
     """EVENTS audit events over the last year, in time order; nine in ten of the lead's
-    organisation, by its first 43 people. Hashes are placeholders: nothing here verifies."""
+    organisation, by its first 43 people, each in its organisation's chain (positions
+    continuing from the chain's head). Hashes are placeholders: nothing here verifies."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT sequence FROM decisions_auditchainhead WHERE id = 1")
+        cursor.execute("SELECT COALESCE(MAX(sequence), 0) FROM decisions_auditevent")
         (first,) = cursor.fetchone()
     # This throwaway database's few events so far (the setup's) are dated before the year
     # built here, so time order stays sequence order (the append-only triggers are off for it).
     sql("ALTER TABLE decisions_auditevent DISABLE TRIGGER USER")
     sql("UPDATE decisions_auditevent SET created_at = now() - interval '366 days'")
     sql("ALTER TABLE decisions_auditevent ENABLE TRIGGER USER")
+    for organisation in (org, other):  # each chain's head row, as its first append makes it
+        sql(
+            "INSERT INTO decisions_auditchain (key, position, hash, created_at) "
+            "VALUES (%s, 0, %s, NULL) ON CONFLICT (key) DO NOTHING",
+            (f"org-{organisation.pk}", "0" * 64),
+        )
     sql(
         """
         INSERT INTO decisions_auditevent (sequence, created_at, actor_email, role, action,
             object_kind, object_id, reference, ip_address, user_agent, request_id, details,
-            previous_hash, hash, actor_id, organisation_id)
+            previous_hash, hash, actor_id, organisation_id, chain, position)
         SELECT %s + g, now() - interval '365 days' + (g::float / %s) * interval '364 days',
             CASE WHEN g %% 43 = 0 THEN %s ELSE 'staff' || (g %% 43) || '@bench.example' END,
             'practitioner',
@@ -231,17 +238,29 @@ def build_events(org: Organisation, other: Organisation, lead: User) -> None:
                 'auth.signed_in'])[1 + g %% 4],
             'decision', md5(g::text), '', NULL, 'bench', '', '{}',
             md5((g - 1)::text) || md5((g - 1)::text), md5(g::text) || md5(g::text), NULL,
-            CASE WHEN g %% 10 = 0 THEN %s ELSE %s END
+            o.organisation_id, 'org-' || o.organisation_id,
+            head.position + row_number() OVER (PARTITION BY o.organisation_id ORDER BY g)
         FROM generate_series(1, %s) AS g
+        CROSS JOIN LATERAL (SELECT CASE WHEN g %% 10 = 0 THEN %s ELSE %s END
+                            AS organisation_id) AS o
+        JOIN decisions_auditchain head ON head.key = 'org-' || o.organisation_id
         """,
-        (first, EVENTS, lead.email, other.pk, org.pk, EVENTS),
+        (first, EVENTS, lead.email, EVENTS, other.pk, org.pk),
     )
-    # The chain head at the last event, so the page's own events append after them.
+    # Each chain's head at its last event, and the global sequence past them, so the page's
+    # own events append after them.
     sql(
-        "UPDATE decisions_auditchainhead SET sequence = %s, hash = md5(%s) || md5(%s), "
-        "created_at = now() - interval '1 day' WHERE id = 1",
-        (first + EVENTS, str(EVENTS), str(EVENTS)),
+        """
+        UPDATE decisions_auditchain head
+        SET position = last.position, hash = last.hash, created_at = last.created_at
+        FROM (SELECT DISTINCT ON (chain) chain, position, hash, created_at
+              FROM decisions_auditevent WHERE chain IN (%s, %s)
+              ORDER BY chain, position DESC) AS last
+        WHERE head.key = last.chain
+        """,
+        (f"org-{org.pk}", f"org-{other.pk}"),
     )
+    sql("SELECT setval('decisions_auditevent_sequence_seq', %s)", (first + EVENTS,))
 
 
 # -------------------------------------------------------------- measuring ----
@@ -298,6 +317,7 @@ def main() -> None:
     print(f"ISG reports and audit-log benchmark: {KIND} ({engine}), DEBUG={settings.DEBUG}")
     override_settings(ROOT_URLCONF="bench.urls").enable()  # the app's routes and the floor
     call_command("migrate", verbosity=0)
+    call_command("createcachetable")  # production settings: the database cache
     pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
     pack = GuidancePack.objects.get(is_current=True)
     org = Organisation.objects.create(name="Bench Council", slug="bench", kind="local_authority")

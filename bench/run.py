@@ -164,6 +164,7 @@ def main() -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     print(f"ISG export benchmark: {DECISIONS:,} decisions, {KIND} ({engine})")
     call_command("migrate", verbosity=0)
+    call_command("createcachetable")  # production settings: the database cache
     pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
     org = Organisation.objects.create(name="Bench Council", slug="bench", kind="local_authority")
     manager = User.objects.create_user("manager@bench.example", full_name="Bench Manager",

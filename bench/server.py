@@ -193,6 +193,7 @@ def main() -> None:
           f"DEBUG={settings.DEBUG}")  # fmt: skip
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    call_command("createcachetable")  # production settings: the database cache
     pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
     org = Organisation.objects.create(name="Bench Council", slug="bench", kind="local_authority")
     user = User.objects.create_user("pat@bench.example", full_name="Bench Practitioner",

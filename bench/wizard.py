@@ -142,6 +142,7 @@ def main() -> None:
     started = time.perf_counter()
     override_settings(ROOT_URLCONF="bench.urls").enable()  # the app's routes and the floor
     call_command("migrate", verbosity=0)
+    call_command("createcachetable")  # production settings: the database cache
     pack_load_files(sorted(settings.GUIDANCE_DIR.glob("*.json")))
     org = Organisation.objects.create(name="Bench Council", slug="bench", kind="local_authority")
     user = User.objects.create_user(

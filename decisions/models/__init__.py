@@ -16,8 +16,8 @@ from decisions.models.exports import Export, ExportKind, ExportStatus
 from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 from decisions.models.pdfs import RenderedPdf
-from decisions.models.sso import IdentityProvider  # single sign-on
 from decisions.models.reports import ReportContribution, ReportSummary  # reports area
+from decisions.models.sso import IdentityProvider  # single sign-on
 
 __all__ = [
     "Approval",
