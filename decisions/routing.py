@@ -179,7 +179,9 @@ class ReplicaRouter:
 
 # ---- Requests ----------------------------------------------------------------------------
 
-WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE")
+# "WITH" too: an audit append on PostgreSQL is one statement that starts with a CTE
+# (decisions.audit.record). Counting a read-only CTE as a write only sends reads to the primary.
+WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE", "WITH")
 
 
 class _WriteSpy:

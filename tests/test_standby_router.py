@@ -113,3 +113,20 @@ def test_a_post_to_a_standby_page_reads_the_primary(monkeypatch):
         assert not using
     with middleware._reads(RequestFactory().get("/reports/"), {}) as using:
         assert using
+
+
+def test_a_request_whose_only_write_is_an_audit_append_counts_as_a_write():
+    # On PostgreSQL an audit append is one statement opening with a CTE (decisions.audit.record).
+    from decisions.routing import _WriteSpy
+
+    def execute(sql, params, many, context):
+        return None
+
+    for sql, wrote in (
+        ("WITH head AS (SELECT 1) INSERT INTO decisions_auditevent ...", True),
+        ("  insert into x values (1)", True),
+        ('SELECT "decisions_decision"."id" FROM "decisions_decision"', False),
+    ):
+        spy = _WriteSpy()
+        spy(execute, sql, None, False, None)
+        assert spy.wrote is wrote, sql
