@@ -366,3 +366,31 @@ def test_sign_in_as_sets_everything_up_for_other_tests(oidc_provider, practition
     response = oidc_provider.sign_in_as(client, practitioner, next_url=reverse("start"))
     assert response["Location"] == reverse("start")
     assert client.get(reverse("my_decisions")).wsgi_request.user == practitioner
+
+
+def test_switching_the_provider_off_ends_its_sessions_at_their_next_request(
+    oidc_provider, provider, invited, admin_user
+):
+    from decisions.sso.services import provider_set_enabled
+
+    oidc_provider.add_user(invited.email)
+    client = Client()
+    oidc_provider.sign_in(client, invited.email)
+    assert client.get(reverse("my_decisions")).status_code == 200
+    provider_set_enabled(actor=admin_user, provider=provider, enabled=False)
+    response = client.get(reverse("my_decisions"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login") + "?signed_out=sso")
+    assert not client.get(reverse("my_decisions")).wsgi_request.user.is_authenticated
+    assert "switched off" in client.get(response["Location"]).content.decode()
+
+
+def test_confirming_needs_a_sign_in_at_the_provider_just_now():
+    import time
+
+    from decisions.sso.views import _signed_in_just_now
+
+    assert _signed_in_just_now(time.time() - 10)
+    assert not _signed_in_just_now(time.time() - 3600)  # a remembered sign-in of an hour ago
+    assert not _signed_in_just_now(None)  # no auth_time: nothing was confirmed
+    assert not _signed_in_just_now("yesterday")

@@ -16,7 +16,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 
 from decisions.accounts import mfa, sessions
-from decisions.sso.session import is_sso_session  # the provider did the second factor
+from decisions.sso.session import (  # the provider did the second factor
+    is_sso_session,
+    provider_withdrawn,
+)
 
 # What a signed-in person may open before the second factor: those pages, and signing out.
 BEFORE_MFA = (
@@ -58,6 +61,8 @@ class SessionLimitsMiddleware:
         if user is not None and user.is_authenticated:
             now = time.time()
             reason = sessions.expiry_reason(request.session, now)
+            if not reason and provider_withdrawn(request.session, user):
+                reason = "sso"
             if reason:
                 return sign_out(request, reason)
             if not self._is_status_check(request):

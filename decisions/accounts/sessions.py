@@ -19,7 +19,7 @@ LAST_SEEN = "isg_session_last_seen"
 AUTHENTICATED_AT = "isg_authenticated_at"
 
 # Why the server signed someone out, with the words the sign-in page shows.
-SIGNED_OUT_REASONS = ("idle", "absolute", "locked", "mfa")
+SIGNED_OUT_REASONS = ("idle", "absolute", "locked", "mfa", "sso")
 
 
 def idle_seconds() -> int:
@@ -55,6 +55,11 @@ def signed_out_message(reason: str) -> str:
         return (
             "You were signed out because a wrong security code was entered too many times. "
             "Sign in again, or ask your ISG administrator to reset your authenticator app."
+        )
+    if reason == "sso":
+        return (
+            "You were signed out because your organisation's account sign-in has been switched "
+            "off in ISG. Sign in with your ISG password, or ask your ISG administrator."
         )
     return ""
 

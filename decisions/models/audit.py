@@ -76,8 +76,9 @@ class AuditEvent(AppendOnly):
             models.Index(fields=["action", "-sequence"], name="audit_action_seq"),
             models.Index(fields=["reference", "-sequence"], name="audit_reference_seq"),
             models.Index(fields=["object_id", "-sequence"], name="audit_object_seq"),
-            # Date filters become a sequence range: the first and last event of the range.
-            models.Index(fields=["created_at", "sequence"], name="audit_time_seq"),
+            # Date filters: within one chain time follows the sequence, so each chain's first
+            # and last event of a date range are one probe each (decisions.audit.queries).
+            models.Index(fields=["chain", "created_at", "sequence"], name="audit_chain_time_seq"),
             models.Index(fields=["actor"], name="audit_actor"),
         ]
         constraints = [

@@ -107,6 +107,7 @@ class OrganisationOIDCBackend(OIDCAuthenticationBackend):
         self.request.isg_sso_claims = {  # type: ignore[attr-defined]
             "amr": claims.get("amr"),
             "acr": claims.get("acr"),
+            "auth_time": claims.get("auth_time"),
         }
         assert self.provider is not None
         return self.person(self.provider, claims)

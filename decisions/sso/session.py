@@ -27,3 +27,21 @@ def sso_info(session: SessionBase) -> dict[str, Any] | None:
 
 def is_sso_session(session: SessionBase) -> bool:
     return sso_info(session) is not None
+
+
+def provider_withdrawn(session: SessionBase, user: Any) -> bool:
+    """True when this SSO session's provider no longer vouches for the person: switched off,
+    removed, moved to another organisation, or its organisation deactivated. Switching a
+    provider off is the emergency stop, so its sessions end at their next request (they skip
+    ISG's own second factor only while the provider stands behind them)."""
+    info = sso_info(session)
+    if info is None:
+        return False
+    from decisions.models import IdentityProvider
+
+    return not IdentityProvider.objects.filter(
+        pk=info.get("provider"),
+        is_enabled=True,
+        organisation_id=user.organisation_id,
+        organisation__is_active=True,
+    ).exists()

@@ -14,6 +14,7 @@ a form submission from being redirected to another site.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -202,6 +203,10 @@ class Callback(OIDCAuthenticationCallbackView):
         if self.pending and self.pending.get("purpose") == "confirm":
             if request.user.pk != user.pk:
                 return refused_page(request, SignInRefused("different_person"), provider)
+            if not _signed_in_just_now(claims.get("auth_time")):
+                # prompt=login asked for a fresh sign-in; a provider that answered with an old
+                # one has not confirmed anything (OIDC Core 3.1.2.1: max_age=0 -> auth_time).
+                return refused_page(request, SignInRefused("token"), provider)
             sessions.password_entered(request.session)
             services.sso_reauthenticated(user=user, provider=provider, amr=amr, acr=acr)
             return HttpResponseRedirect(self.success_url)
@@ -215,6 +220,18 @@ class Callback(OIDCAuthenticationCallbackView):
         )
         services.sso_signed_in(user=user, provider=provider, amr=amr, acr=acr)
         return HttpResponseRedirect(self.success_url)
+
+
+# How recent the provider's sign-in must be to count as "confirm it's you" (clock leeway
+# included).
+CONFIRM_WITHIN_SECONDS = 5 * 60
+
+
+def _signed_in_just_now(auth_time: Any) -> bool:
+    try:
+        return abs(time.time() - float(auth_time)) <= CONFIRM_WITHIN_SECONDS
+    except (TypeError, ValueError):
+        return False
 
 
 def end_session_url(request: HttpRequest, info: dict[str, Any]) -> str:
