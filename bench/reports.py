@@ -86,7 +86,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 from decisions.audit.queries import AuditFilters, event_page, filtered_events  # noqa: E402
 from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.models import GuidancePack, Organisation, ReportSummary, Role, User  # noqa: E402
-from decisions.reports import figures  # noqa: E402
+from decisions.reports import summary_figures  # noqa: E402
 from decisions.reports.figures import build_report  # noqa: E402
 from decisions.reports.filters import ReportFilters  # noqa: E402
 
@@ -356,7 +356,7 @@ def main() -> None:
     profile("the reports page", lambda: get(manager, report_url))
     with CaptureQueriesContext(connection) as queries:
         build_report(people[Role.MANAGER], year)
-    read = figures._summary_rows(people[Role.MANAGER], year).count()
+    read = summary_figures._summary_rows(people[Role.MANAGER], year).count()
     print(
         f"\n  reports page, last 12 months: {report.total.count:,} decisions counted from "
         f"{read:,} summary rows, {len(queries.captured_queries)} queries in build_report"

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from decisions import report_summaries, services, signoff
 from decisions.models import Decision, ReportSummary, Status
-from decisions.reports.figures import build_report, report_from_decisions, report_from_summaries
+from decisions.reports.figures import build_report, report_from_decisions
 from decisions.reports.filters import ReportFilters
+from decisions.reports.summary_figures import report_from_summaries
 from tests.factories import answered_decision, route_values
 from tests.reports_data import PERIOD, fixed_set
 
