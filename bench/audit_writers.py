@@ -62,7 +62,7 @@ from django.utils import timezone  # noqa: E402
 
 from decisions import services  # noqa: E402
 from decisions.audit import verify_chain  # noqa: E402
-from decisions.audit.record import GENESIS_HASH, chain_genesis, chain_key  # noqa: E402
+from decisions.audit.canonical import GENESIS_HASH, chain_genesis, chain_key  # noqa: E402
 from decisions.audit.walk import canonical_row  # noqa: E402
 from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.models import AuditChain, Decision, Organisation, Role, User  # noqa: E402

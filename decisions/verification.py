@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from decisions import access
 from decisions.audit import AuditAction
-from decisions.audit.record import event_hash
+from decisions.audit.canonical import event_hash
 from decisions.models import AuditEvent, Decision, DecisionRecord, User
 
 CODE_DIGITS = 16

@@ -22,7 +22,7 @@ from decisions.audit import (
     record_event,
     verify_chain,
 )
-from decisions.audit.record import GENESIS_HASH, chain_genesis, event_hash
+from decisions.audit.canonical import GENESIS_HASH, chain_genesis, event_hash
 from decisions.guidance.store import pack_load_files
 from decisions.models import AuditChain, AuditEvent, Organisation, Role
 from tests.conftest import client_for

@@ -23,19 +23,19 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from decisions.audit import record_event, verify_chain
-from decisions.audit.checkpoints import (
-    Checkpoint,
-    CheckpointsCheck,
-    checkpoint_key,
-    verify_checkpoints,
-)
-from decisions.audit.record import (
+from decisions.audit.canonical import (
     GENESIS_HASH,
     LEGACY_CHAIN,
     canonical,
     canonical_body,
     chain_genesis,
     event_hash,
+)
+from decisions.audit.checkpoints import (
+    Checkpoint,
+    CheckpointsCheck,
+    checkpoint_key,
+    verify_checkpoints,
 )
 from decisions.audit.walk import canonical_row
 from decisions.models import AuditChain, AuditEvent

@@ -14,8 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from decisions.audit import audit_verify, record_event, verify_chain
+from decisions.audit.canonical import event_hash
 from decisions.audit.checkpoints import FILE_NAME
-from decisions.audit.record import event_hash
 from decisions.audit.tasks import audit_checkpoint_task
 from decisions.models import AuditChain, AuditEvent
 

@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from decisions.audit import AuditAction, record_event, verify_chain
-from decisions.audit.record import event_hash
+from decisions.audit.canonical import event_hash
 from decisions.models import AuditChain, AuditEvent, AuditVerification, DecisionRecord
 from tests.conftest import client_for
 from tests.factories import answered_decision

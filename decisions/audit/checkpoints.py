@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 
-from decisions.audit.record import GENESIS_HASH, LEGACY_CHAIN, chain_genesis
+from decisions.audit.canonical import GENESIS_HASH, LEGACY_CHAIN, chain_genesis
 from decisions.models import AuditEvent
 
 FILE_NAME = "audit-checkpoints.jsonl"

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
+from decisions.audit.canonical import GENESIS_HASH, LEGACY_CHAIN, chain_genesis
 from decisions.audit.checkpoints import (
     Checkpoint,
     CheckpointRefused,
@@ -30,13 +31,7 @@ from decisions.audit.checkpoints import (
     checkpoint_sign,
     verify_checkpoints,
 )
-from decisions.audit.record import (
-    GENESIS_HASH,
-    LEGACY_CHAIN,
-    AuditChainBroken,
-    chain_genesis,
-    record_event,
-)
+from decisions.audit.record import AuditChainBroken, record_event
 from decisions.audit.records import verify_records
 from decisions.audit.walk import ChainWalk, Head, walk
 from decisions.models import AuditChain, AuditEvent, AuditVerification, User

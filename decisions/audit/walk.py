@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import connections
 
-from decisions.audit.record import LEGACY_CHAIN
+from decisions.audit.canonical import LEGACY_CHAIN
 
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.JSONDecoder().decode
