@@ -260,8 +260,14 @@ def _recipients(decisions: QuerySet[Decision], aggregate_only: bool) -> list[Fig
         .order_by("-n", "key")
         .values_list("key", "label", "n")
     )
+    return recipient_figures(list(rows), aggregate_only)
+
+
+def recipient_figures(rows: list[tuple[str, str, int]], aggregate_only: bool) -> list[Figure]:
+    """(key, label, count) rows, most first: the top TOP_RECIPIENTS, then one line for the
+    rest. Free text with few uses can identify someone, so an aggregate-only report folds
+    every small one into that line."""
     if aggregate_only:
-        # Free text with few uses can identify: fold every small one into one line.
         small = [r for r in rows if r[2] < SMALL_NUMBER]
         rows = [r for r in rows if r[2] >= SMALL_NUMBER]
     else:

@@ -19,12 +19,12 @@ from decisions.report_summaries import DAY, MONTH
 from decisions.reports.fields import choice_options
 from decisions.reports.figures import (
     HEADLINE_ORDER,
-    TOP_RECIPIENTS,
     Month,
     Rate,
     Report,
     Turnaround,
     month_of,
+    recipient_figures,
 )
 from decisions.reports.filters import (
     ReportFilters,
@@ -32,7 +32,6 @@ from decisions.reports.filters import (
     months_between,
 )
 from decisions.reports.suppression import (
-    SMALL_NUMBER,
     Figure,
     figures,
     hidden_counts,
@@ -103,19 +102,7 @@ def _recipients_from(counts: dict[str, int], aggregate_only: bool) -> list[Figur
     rows = sorted(
         ((key, label, n) for key, (label, n) in grouped.items()), key=lambda r: (-r[2], r[0])
     )
-    if aggregate_only:
-        small = [r for r in rows if r[2] < SMALL_NUMBER]
-        rows = [r for r in rows if r[2] >= SMALL_NUMBER]
-    else:
-        small = []
-    top, rest = rows[:TOP_RECIPIENTS], rows[TOP_RECIPIENTS:] + small
-    result = [Figure(label=label, count=n, key=key) for key, label, n in top]
-    if rest:
-        label = "All other recipients" + (
-            " (each fewer than 5)" if small and not rows[TOP_RECIPIENTS:] else ""
-        )
-        result.append(single(label, sum(n for _, _, n in rest), aggregate_only=aggregate_only))
-    return result
+    return recipient_figures(rows, aggregate_only)
 
 
 def _choices_from(
