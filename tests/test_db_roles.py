@@ -19,6 +19,7 @@ from decisions.audit import audit_verify, record_event, verify_chain
 from decisions.management.commands.db_roles import evidence_tables, privilege_problems
 from decisions.models import (
     Approval,
+    AuditArchive,
     AuditChain,
     AuditEvent,
     AuditVerification,
@@ -32,7 +33,7 @@ POSTGRES = connection.vendor == "postgresql"
 postgres_only = pytest.mark.skipif(
     not POSTGRES, reason="roles and privileges are PostgreSQL's: SQLite has neither"
 )
-EVIDENCE = [AuditEvent, DecisionRecord, Approval, AuditVerification]
+EVIDENCE = [AuditEvent, DecisionRecord, Approval, AuditVerification, AuditArchive]
 
 
 def script(*args: str) -> str:

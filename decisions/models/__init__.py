@@ -10,6 +10,7 @@ from decisions.models.api import (
     WebhookEvent,
 )
 from decisions.models.approvals import Approval, ReviewAction
+from decisions.models.archive import AuditArchive, LegalHold  # audit archive
 from decisions.models.audit import AuditChain, AuditEvent, AuditVerification
 from decisions.models.decisions import Decision, DecisionRecord, ReferenceCounter, Status
 from decisions.models.exports import Export, ExportKind, ExportStatus
@@ -49,4 +50,7 @@ __all__ = [
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",
+    # audit archive
+    "AuditArchive",
+    "LegalHold",
 ]

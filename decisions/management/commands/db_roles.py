@@ -18,6 +18,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from decisions.audit.partitions import PARENT as AUDIT_TABLE
 from decisions.models import AuditChain
 from decisions.models.base import AppendOnly
 
@@ -39,6 +40,8 @@ def evidence_tables() -> list[str]:
 
 
 def expected_privileges(table: str) -> tuple[str, ...]:
+    if table.startswith(f"{AUDIT_TABLE}_"):
+        return ()  # an audit partition: reached through its parent only (audit.partitions)
     if table in evidence_tables():
         return EVIDENCE
     if table == AuditChain._meta.db_table:
@@ -92,6 +95,10 @@ def role_statements(
         f"REVOKE UPDATE, DELETE ON TABLE {evidence} FROM {a}",
         f"REVOKE DELETE ON TABLE {head} FROM {a}",
         f"REVOKE INSERT, UPDATE, DELETE ON TABLE {read_only} FROM {a}",
+        # The audit table's monthly partitions: reached through the parent only.
+        "DO $$ DECLARE p text; BEGIN FOR p IN SELECT inhrelid::regclass::text FROM pg_inherits "
+        f"WHERE inhparent = to_regclass('{AUDIT_TABLE}') LOOP "
+        f"EXECUTE format('REVOKE ALL ON TABLE %s FROM {a}', p); END LOOP; END $$",
         f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {a}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {a}",
         # Tables a later migration creates get the working grants at once; run this command
