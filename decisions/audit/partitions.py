@@ -75,9 +75,10 @@ def unique_indexes_sql(name: str) -> list[str]:
 
 def close_sql(name: str) -> str:
     """A partition is reached through its parent only, whose privileges then apply: revoke
-    whatever default privileges gave anyone on it (the owner keeps its own)."""
+    whatever default privileges gave anyone on it (the owner keeps its own). `name` is one
+    of ours (partition_name), never user input."""
     return (
-        "DO $$ DECLARE r text; BEGIN FOR r IN SELECT DISTINCT CASE WHEN a.grantee = 0 "
+        "DO $$ DECLARE r text; BEGIN FOR r IN SELECT DISTINCT CASE WHEN a.grantee = 0 "  # noqa: S608
         "THEN 'PUBLIC' ELSE a.grantee::regrole::text END FROM pg_class c, aclexplode(c.relacl) a "
         f"WHERE c.oid = to_regclass('{name}') AND a.grantee <> c.relowner LOOP "
         f"EXECUTE format('REVOKE ALL ON TABLE {name} FROM %s', r); END LOOP; END $$"

@@ -79,10 +79,10 @@ class LegalHold(models.Model):
             ),
         ]
 
-    @property
-    def in_force(self) -> bool:
-        return self.released_at is None
-
     def __str__(self) -> str:
         state = "in force" if self.in_force else "released"
         return f"legal hold on {self.organisation} ({state})"
+
+    @property
+    def in_force(self) -> bool:
+        return self.released_at is None

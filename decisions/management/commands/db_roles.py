@@ -96,7 +96,7 @@ def role_statements(
         f"REVOKE DELETE ON TABLE {head} FROM {a}",
         f"REVOKE INSERT, UPDATE, DELETE ON TABLE {read_only} FROM {a}",
         # The audit table's monthly partitions: reached through the parent only.
-        "DO $$ DECLARE p text; BEGIN FOR p IN SELECT inhrelid::regclass::text FROM pg_inherits "
+        "DO $$ DECLARE p text; BEGIN FOR p IN SELECT inhrelid::regclass::text FROM pg_inherits "  # noqa: S608
         f"WHERE inhparent = to_regclass('{AUDIT_TABLE}') LOOP "
         f"EXECUTE format('REVOKE ALL ON TABLE %s FROM {a}', p); END LOOP; END $$",
         f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {a}",
