@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from decisions import access
 from decisions.audit import AuditAction
+from decisions.audit.archive import archived_submissions
 from decisions.audit.canonical import event_hash
 from decisions.models import AuditEvent, Decision, DecisionRecord, User
 
@@ -60,7 +61,9 @@ def verify_code(user: User, code: str) -> Verification:
     visible = access.visible_decisions(user)
     # 64 bits of digest: another record sharing them is vanishingly unlikely, but only one
     # this user may see counts, so nothing says a record of another organisation exists.
-    found = ((event, visible.filter(public_id=event.object_id).first()) for event in events[:5])
+    # A record submitted in a month since archived is sealed by an event in the archive.
+    candidates = list(events[:5]) or archived_submissions(digest_prefix=digits.lower())[:5]
+    found = ((event, visible.filter(public_id=event.object_id).first()) for event in candidates)
     event, decision = next(((e, d) for e, d in found if d is not None), (None, None))
     if event is None or decision is None:
         return NOT_FOUND

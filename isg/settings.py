@@ -286,6 +286,8 @@ ISG_CHECKPOINT_KEY = os.environ.get("ISG_CHECKPOINT_KEY", "")
 ISG_CHECKPOINT_DIR = os.environ.get("ISG_CHECKPOINT_DIR", "")
 # ...and/or emails each checkpoint to these addresses (comma-separated). Empty: no email.
 ISG_CHECKPOINT_EMAILS = envlist("ISG_CHECKPOINT_EMAILS")
+# Months of audit events kept live before `manage.py archive_audit` may archive them (issue 13).
+ISG_AUDIT_ARCHIVE_AFTER_MONTHS = int(os.environ.get("ISG_AUDIT_ARCHIVE_AFTER_MONTHS", "24"))
 # Anonymous refusals (no CSRF token, failed sign-ins) are counted in the cache, one event per
 # address a minute (decisions.audit.noise). The default counts per process; with several
 # workers set a shared cache, e.g. ISG_CACHE_BACKEND=django.core.cache.backends.db.DatabaseCache

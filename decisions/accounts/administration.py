@@ -111,6 +111,7 @@ def organisation(request: HttpRequest, slug: str) -> HttpResponse:
         "query": query,
         "leads": org.users.filter(role=Role.LEAD, is_active=True).order_by("email"),
         "partnership": access.administers_every_organisation(request.user),  # type: ignore[arg-type]
+        "legal_hold": org.legal_holds.filter(released_at__isnull=True).first(),
     }
     return render(
         request, "accounts/admin/organisation.html", context, status=400 if form.errors else 200

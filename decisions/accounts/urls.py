@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from decisions.accounts import administration, mfa_views, passkey_views, views
+from decisions.accounts import administration, legal_holds, mfa_views, passkey_views, views
 
 urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
@@ -154,5 +154,14 @@ urlpatterns += [
         "administration/people/<int:pk>/invite-again/",
         administration.user_invite_again,
         name="admin_user_invite_again",
+    ),
+]
+
+# Audit archive: an organisation's legal hold (decisions/accounts/legal_holds.py).
+urlpatterns += [
+    path(
+        "administration/organisations/<slug:slug>/legal-hold/",
+        legal_holds.legal_hold,
+        name="admin_legal_hold",
     ),
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from decisions.audit.actions import AuditAction
+from decisions.audit.archive import archived_submissions
 from decisions.models import AuditEvent, DecisionRecord
 from decisions.models.decisions import RECORD_DIGEST_FIELDS, record_digest
 
@@ -35,9 +36,17 @@ class RecordsCheck:
 
 
 def _submission_events(public_ids: set[str], up_to: int) -> dict[tuple[str, Any], tuple]:
-    rows = AuditEvent.objects.filter(
-        action=AuditAction.DECISION_SUBMITTED, object_id__in=public_ids, sequence__lte=up_to
-    ).values_list("object_id", "sequence", "details")
+    rows = list(
+        AuditEvent.objects.filter(
+            action=AuditAction.DECISION_SUBMITTED, object_id__in=public_ids, sequence__lte=up_to
+        ).values_list("object_id", "sequence", "details")
+    )
+    found = {oid for oid, _, _ in rows}
+    if missing := sorted(public_ids - found):
+        # Submitted in a month since archived: its event is in the archive (audit.archive).
+        rows += [
+            (e.object_id, e.sequence, e.details) for e in archived_submissions(object_ids=missing)
+        ]
     return {
         (oid, details.get("round")): (seq, details.get(DIGEST_KEY)) for oid, seq, details in rows
     }

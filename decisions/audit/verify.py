@@ -20,6 +20,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
+from decisions.audit.archive import chain_starts, check_manifests
 from decisions.audit.canonical import GENESIS_HASH, LEGACY_CHAIN, chain_genesis
 from decisions.audit.checkpoints import (
     Checkpoint,
@@ -90,9 +91,11 @@ def _ordered(keys: set[str]) -> list[str]:
     return sorted(keys, key=lambda k: (k != LEGACY_CHAIN, k))
 
 
-def _walk_in_worker(key: str, head: Head | None, genesis: str, chunk_size: int) -> ChainWalk:
+def _walk_in_worker(
+    key: str, head: Head | None, genesis: str, chunk_size: int, start: Head | None
+) -> ChainWalk:
     with transaction.atomic():
-        return walk(key, head, genesis, chunk_size=chunk_size)
+        return walk(key, head, genesis, chunk_size=chunk_size, start=start)
 
 
 def _workers(requested: int | None, chains: int, events: int, using: str) -> int:
@@ -111,6 +114,8 @@ def _walk_all(
 ) -> list[ChainWalk]:
     legacy = heads.get(LEGACY_CHAIN)
     legacy_hash = legacy.hash if legacy else GENESIS_HASH
+    # Where each chain's archived part ends, its live part starts (decisions.audit.archive).
+    starts = {key: Head(last["position"], last["hash"]) for key, last in chain_starts().items()}
 
     def genesis(key: str) -> str:
         return GENESIS_HASH if key == LEGACY_CHAIN else chain_genesis(key, legacy_hash)
@@ -119,13 +124,22 @@ def _walk_all(
         # Inside a transaction, PostgreSQL streams each chain through a server-side cursor.
         with transaction.atomic(using=using):
             return [
-                walk(k, heads.get(k), genesis(k), using=using, chunk_size=chunk_size) for k in keys
+                walk(
+                    k,
+                    heads.get(k),
+                    genesis(k),
+                    using=using,
+                    chunk_size=chunk_size,
+                    start=starts.get(k),
+                )  # fmt: skip
+                for k in keys
             ]
     # Forked processes must not share this one's connection: close it; each opens its own.
     connections.close_all()
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         futures = [
-            pool.submit(_walk_in_worker, k, heads.get(k), genesis(k), chunk_size) for k in keys
+            pool.submit(_walk_in_worker, k, heads.get(k), genesis(k), chunk_size, starts.get(k))
+            for k in keys
         ]
         return [f.result() for f in futures]
 
@@ -196,6 +210,9 @@ def verify_chain(
             "key", "position", "hash"
         )
     }
+    _, problem = check_manifests()
+    if problem:
+        return ChainCheck(False, 0, 0, GENESIS_HASH, None, problem)
     keys = _ordered(set(heads) | set(_chain_keys(using)))
     count = sum(h.position for h in heads.values())
     walks = _walk_all(heads, keys, _workers(workers, len(keys), count, using), chunk_size, using)

@@ -137,7 +137,9 @@ def _pg_parts(key: str) -> str:
     return f"{' || '.join(head)}, details::text, {' || '.join(tail)}"
 
 
-def _rows(key: str, head: Head | None, using: str, chunk_size: int) -> Iterable[tuple]:
+def _rows(
+    key: str, head: Head | None, using: str, chunk_size: int, table: str = "decisions_auditevent"
+) -> Iterable[tuple]:
     """(sequence, time, previous hash, hash, position, text before the details, the details
     as JSON text or None when already in the text, text after them), in chain order."""
     connection = connections[using]
@@ -147,7 +149,7 @@ def _rows(key: str, head: Head | None, using: str, chunk_size: int) -> Iterable[
         columns = f"sequence, {_PG_TIME}, previous_hash, hash, position, {_pg_parts(key)}"
     else:
         columns = _SELECT.format(time="created_at", details="details")
-    sql = f"SELECT {columns} FROM decisions_auditevent WHERE chain = %s"  # noqa: S608
+    sql = f"SELECT {columns} FROM {table} WHERE chain = %s"  # noqa: S608
     params: list[Any] = [key]
     if head is not None:
         sql += f" AND {order} <= %s"
@@ -181,16 +183,23 @@ def walk(  # noqa: C901 - one loop, one check per kind of damage, in the order t
     *,
     using: str = "default",
     chunk_size: int = 5000,
+    start: Head | None = None,
+    table: str = "decisions_auditevent",
 ) -> ChainWalk:
-    """Walk chain `key` up to its head (all of it when the head row is missing)."""
+    """Walk chain `key` up to its head (all of it when the head row is missing).
+
+    `start`: the chain's last archived event (decisions.audit.archive), after which its live
+    part continues; `table`: another table to walk (an archived month)."""
     legacy = key == LEGACY_CHAIN
     expected, previous, checked = 1, genesis, 0
+    if start is not None:
+        expected, previous = start.position + 1, start.hash
     previous_time = ""
     previous_sequence: int | None = None
     newest_sequence, newest_hash = 0, ""
     sha256 = hashlib.sha256
     for sequence, created, previous_hash, stored_hash, position_, before, details, after in _rows(
-        key, head, using, chunk_size
+        key, head, using, chunk_size, table
     ):
         position = sequence if legacy else position_
         problem = ""
@@ -205,11 +214,12 @@ def walk(  # noqa: C901 - one loop, one check per kind of damage, in the order t
                     f"#{sequence}, event {position} of the chain)"
                 )
         elif previous_hash != previous:
-            before = (
-                f"the genesis of chain {key}"
-                if previous_sequence is None
-                else f"the hash of event #{previous_sequence}"
-            )
+            if previous_sequence is not None:
+                before = f"the hash of event #{previous_sequence}"
+            elif start is not None:
+                before = f"the last archived event of chain {key}"
+            else:
+                before = f"the genesis of chain {key}"
             problem = f"wrong predecessor: its previous hash does not match {before}"
         elif (
             sha256(
