@@ -146,9 +146,7 @@ def _archive(month=JANUARY, **kwargs):
     return archive_month(month, today=TODAY, **kwargs)
 
 
-def test_archiving_a_month_detaches_it_with_a_signed_manifest_and_a_file(
-    history, org, tmp_path
-):
+def test_archiving_a_month_detaches_it_with_a_signed_manifest_and_a_file(history, org, tmp_path):
     before = AuditEvent.objects.count()
     january = list(
         AuditEvent.objects.filter(created_at__lt=datetime(2024, 2, 1, tzinfo=UTC)).order_by(
@@ -200,9 +198,12 @@ def test_archived_rows_cannot_be_changed_even_past_the_app_triggers(history):
             f"UPDATE {archive.table} SET actor_email = 'someone@else.org'",  # noqa: S608
             f"DELETE FROM {archive.table}",  # noqa: S608
         ):
-            with pytest.raises(DatabaseError, match="archived audit events cannot be changed"):
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(statement)
+            with (
+                pytest.raises(DatabaseError, match="archived audit events cannot be changed"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(statement)
     with connection.cursor() as cursor:  # TRUNCATE is refused by a statement trigger
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal "
