@@ -28,7 +28,8 @@ PYTEST_ARGS ?=
 
 # WeasyPrint's system libraries (Debian/Ubuntu package names). libharfbuzz-subset0
 # makes font subsetting, and so PDF generation, 2-3x faster.
-WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# fonts-liberation: the record PDFs are laid out in Liberation Sans (metric-compatible with Arial).
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation
 # The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download is
 # not used. fonts-liberation renders the app's Arial. ISG_CHROMIUM points at another build.
 CHROMIUM_DEBS := chromium fonts-liberation

@@ -294,3 +294,15 @@ def test_events_of_the_month_left_in_the_default_partition_stop_it(history, othe
     assert where(event) == DEFAULT
     with pytest.raises(ArchiveRefused, match="default partition"):
         _archive()
+
+
+def test_the_audit_pages_say_which_months_are_archived(history, lead):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    client = client_for(lead)
+    assert "have been archived" not in client.get(reverse("review_audit")).content.decode()
+    _archive()
+    page = client.get(reverse("review_audit")).content.decode()
+    assert "Events before February 2024 have been archived" in page

@@ -6,6 +6,8 @@ Reads are in decisions.audit.queries; reading the log is itself logged.
 
 from __future__ import annotations
 
+from datetime import date
+
 from crispy_forms.utils import render_crispy_form
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
@@ -18,8 +20,9 @@ from decisions import selectors
 from decisions.access import REVIEWERS
 from decisions.accounts.decorators import recent_authentication_required
 from decisions.audit import AuditAction, audit_verify, queries
+from decisions.audit.partitions import next_month
 from decisions.forms.audit import AuditFilterForm
-from decisions.models import AuditVerification
+from decisions.models import AuditArchive, AuditVerification
 from decisions.views.guards import role_required
 
 # The filter fields of the audit log; anything else in the query string is ignored.
@@ -111,6 +114,7 @@ def _render(
         "page": page,
         "query": query,
         "verification": AuditVerification.objects.first(),
+        "archived_before": _archived_before(),
     }
     return render(request, "review/audit_log.html", context, status=400 if form.errors else 200)
 
@@ -155,5 +159,16 @@ def record_access(request: HttpRequest, public_id: str) -> HttpResponse:
     before, after = _cursor(request.GET.get("before")), _cursor(request.GET.get("after"))
     page = queries.event_page(queries.record_events(decision), before=before, after=after)
     queries.log_read(AuditAction.RECORD_ACCESS_VIEWED, user=request.user, obj=decision)
-    context = {"decision": decision, "page": page, "query": ""}
+    context = {
+        "decision": decision,
+        "page": page,
+        "query": "",
+        "archived_before": _archived_before(),
+    }
     return render(request, "review/record_access.html", context)
+
+
+def _archived_before() -> date | None:
+    """The first month still live, when older months have been archived (audit.archive)."""
+    newest = AuditArchive.objects.order_by("-month").values_list("month", flat=True).first()
+    return next_month(newest) if newest else None
