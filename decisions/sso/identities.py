@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from decisions.accounts.notices import Change, security_notice
 from decisions.audit import AuditAction, record_event
 from decisions.models import IdentityProvider, SsoIdentity, User
 
@@ -63,3 +64,4 @@ def identity_remove(*, actor: User, identity: SsoIdentity) -> None:
         details = {"email": user.email, "issuer": identity.issuer, "subject": identity.subject}
         identity.delete()
         record_event(AuditAction.SSO_IDENTITY_REMOVED, actor=actor, obj=user, details=details)
+        security_notice(user=user, change=Change.SSO_UNLINKED)
