@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+import requests
 from django.urls import reverse
 
 from decisions.api import destinations, webhooks
@@ -170,3 +171,78 @@ def test_loopback_is_allowed_only_by_the_explicit_setting(settings):
     settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP = True
     assert destinations.permitted(ipaddress.ip_address("127.0.0.1"))
     assert not destinations.permitted(ipaddress.ip_address("10.0.0.1"))  # never private
+
+
+# ---- https: the checked address, with TLS verified against the name in the URL ------------
+
+
+def certificate_for(name: str, directory) -> tuple[str, str]:
+    """A self-signed certificate for `name` and its key, as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """The receiver over TLS, with a certificate for receiver.test only."""
+    import ssl
+
+    receiver = Receiver().start()
+    cert, key = certificate_for("receiver.test", tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.certificate = cert
+    yield receiver
+    receiver.stop()
+
+
+def test_https_goes_to_the_checked_address_and_checks_the_certificate_against_the_name(
+    settings, monkeypatch, tls_receiver
+):
+    settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP = True
+    port = tls_receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, receiver_test=["127.0.0.1"], other_test=["127.0.0.1"])
+    with destinations.session() as checked:
+        response = checked.post(
+            f"https://receiver.test:{port}/h", data=b"{}", verify=tls_receiver.certificate
+        )
+        assert response.status_code == 200
+        assert tls_receiver.received[0].headers["Host"] == f"receiver.test:{port}"
+        # The same address under a name the certificate does not carry: refused by TLS.
+        with pytest.raises(requests.exceptions.SSLError):
+            checked.post(
+                f"https://other.test:{port}/h", data=b"{}", verify=tls_receiver.certificate
+            )
+    assert dns.asked == ["receiver.test", "other.test"]
+    assert len(tls_receiver.received) == 1

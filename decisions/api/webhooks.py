@@ -189,13 +189,14 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     }
     try:
         # To the address checked at this moment, never one the name resolves to later.
-        response = destinations.session().post(
-            webhook.url,
-            data=delivery.body.encode(),
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could send the body somewhere not registered
-        )
+        with destinations.session() as checked:
+            response = checked.post(
+                webhook.url,
+                data=delivery.body.encode(),
+                headers=headers,
+                timeout=TIMEOUT_SECONDS,
+                allow_redirects=False,  # a redirect could send the body somewhere not registered
+            )
     except requests.RequestException as exc:
         return None, type(exc).__name__
     if 200 <= response.status_code < 300:
