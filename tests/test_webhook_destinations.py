@@ -246,3 +246,32 @@ def test_https_goes_to_the_checked_address_and_checks_the_certificate_against_th
             )
     assert dns.asked == ["receiver.test", "other.test"]
     assert len(tls_receiver.received) == 1
+
+
+def test_production_settings_leave_loopback_off():
+    """Only DEBUG (make run) or the variable itself switches it on; the tests do it explicitly."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP)"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "isg.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 50,
+    }
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.split() == ["False"], result.stderr
