@@ -186,7 +186,7 @@ def test_a_timeout_is_retried(practitioner, webhook, monkeypatch):
     def timeout(*args, **kwargs):
         raise requests.Timeout("injected")
 
-    monkeypatch.setattr(webhooks.requests, "post", timeout)
+    monkeypatch.setattr(webhooks.destinations.CheckedAddressAdapter, "send", timeout)
     delivery = submitted_delivery(practitioner)
     assert webhooks.deliver(delivery.pk) == DeliveryStatus.PENDING
     delivery.refresh_from_db()

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from decisions.accounts.notices import Change, security_notice
 from decisions.audit import AuditAction, record_event
 from decisions.models import User
 
@@ -98,8 +99,25 @@ def mfa_enrol(*, request: HttpRequest, user: User, device: TOTPDevice, token: st
         record_event(
             AuditAction.RECOVERY_CODES_CREATED, actor=user, obj=user, details={"count": len(codes)}
         )
+        security_notice(user=user, change=Change.APP_ADDED)
     otp_login(request, device)
     return codes
+
+
+def app_add(*, user: User, device: TOTPDevice, token: str) -> bool:
+    """An authenticator app for someone whose second factor so far is a passkey (from "Sign-in
+    and security", after a recent password). Their recovery codes stay as they are. False if
+    the code is wrong."""
+    if not device.verify_token(_clean(token)):
+        return False
+    with transaction.atomic():
+        device.confirmed = True
+        device.save()
+        record_event(
+            AuditAction.MFA_ENROLLED, actor=user, obj=user, details={"added_to": "passkeys"}
+        )
+        security_notice(user=user, change=Change.APP_ADDED)
+    return True
 
 
 def mfa_verify(*, request: HttpRequest, user: User, token: str) -> bool:
@@ -136,6 +154,7 @@ def recovery_codes_replace(*, user: User) -> list[str]:
             obj=user,
             details={"count": len(codes), "unused_codes_replaced": left},
         )
+        security_notice(user=user, change=Change.RECOVERY_CODES_REPLACED)
     return codes
 
 
@@ -156,4 +175,5 @@ def mfa_reset(*, actor: User, user: User) -> int:
                 "passkeys_removed": passkeys.get(WebAuthnCredential._meta.label, 0),
             },
         )
+        security_notice(user=user, change=Change.MFA_RESET)
     return removed

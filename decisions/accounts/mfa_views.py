@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from decisions.accounts import mfa
-from decisions.accounts.decorators import posted, safe_next
+from decisions.accounts.decorators import posted, recent_authentication_required, safe_next
 from decisions.accounts.forms import SecurityCodeForm
 from decisions.accounts.middleware import sign_out
 from decisions.models import User
@@ -84,3 +85,28 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         "has_app": mfa.has_app(user),
     }
     return render(request, "accounts/mfa/verify.html", context, status=400 if form.errors else 200)
+
+
+@never_cache
+@login_required
+@recent_authentication_required
+@require_http_methods(["GET", "POST"])
+def app_add(request: HttpRequest) -> HttpResponse:
+    """Sign-in and security: an authenticator app as well, for someone who set up a passkey
+    first (so they can sign in where their passkey is not to hand)."""
+    user: User = request.user  # type: ignore[assignment]
+    if not mfa.is_enrolled(user) or mfa.has_app(user):
+        return redirect("account_security")
+    device = mfa.pending_device(user)
+    form = SecurityCodeForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        if mfa.app_add(user=user, device=device, token=form.cleaned_data["code"]):
+            messages.success(request, "Your authenticator app is set up.")
+            return redirect("account_security")
+        form.add_error("code", "The code is not right: enter the 6-digit code your app shows now")
+    context = {
+        "form": form,
+        "secret": mfa.secret_text(device),
+        "qr_code": mfa.qr_code_data_uri(device),
+    }
+    return render(request, "accounts/app_add.html", context, status=400 if form.errors else 200)

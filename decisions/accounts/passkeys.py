@@ -18,6 +18,7 @@ from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
 
 from decisions.accounts import mfa
+from decisions.accounts.notices import Change, security_notice
 from decisions.audit import AuditAction, record_event
 from decisions.models import User
 
@@ -53,6 +54,7 @@ def passkey_added(*, user: User, passkey: WebAuthnCredential, first: bool) -> li
         obj=user,
         details={"passkey": passkey.pk, "first_second_factor": first},
     )
+    security_notice(user=user, change=Change.PASSKEY_ADDED)
     if not first:
         return []
     # An app being set up but never confirmed (its key was shown) is dropped.
@@ -84,6 +86,7 @@ def passkey_remove(*, user: User, passkey: WebAuthnCredential) -> None:
             obj=user,
             details={"passkey": passkey_id, "passkeys_left": passkeys_of(user).count()},
         )
+        security_notice(user=user, change=Change.PASSKEY_REMOVED)
 
 
 def passkey_used(*, user: User, passkey: WebAuthnCredential) -> None:

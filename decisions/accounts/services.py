@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from decisions import access
 from decisions.accounts import invitations, mfa
+from decisions.accounts.notices import Change, security_notice
 from decisions.audit import AuditAction, record_event
 from decisions.audit.receivers import recorded_by_caller
 from decisions.models import Organisation, Role, User
@@ -35,6 +36,7 @@ def password_change(*, user: User, new_password: str) -> None:
         user.set_password(new_password)
         recorded_by_caller(user).save()
         record_event(AuditAction.PASSWORD_CHANGED, actor=user, obj=user)
+        security_notice(user=user, change=Change.PASSWORD_CHANGED)
 
 
 def password_reset_request(*, email: str, account: User | None) -> None:
@@ -59,6 +61,8 @@ def password_reset(*, user: User, new_password: str) -> None:
         record_event(
             AuditAction.PASSWORD_RESET, actor=user, obj=user, details={"first_password": first}
         )
+        if not first:  # a first password (an invitation) changes nothing the person had
+            security_notice(user=user, change=Change.PASSWORD_RESET)
     axes_reset(username=user.email)
 
 

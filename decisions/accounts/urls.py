@@ -89,6 +89,8 @@ urlpatterns += [
         passkey_views.recovery_codes_new,
         name="recovery_codes_new",
     ),
+    # sec: an authenticator app added after a passkey
+    path("accounts/security/authenticator-app/", mfa_views.app_add, name="app_add"),
 ]
 
 # Administration (administrators only; decisions/accounts/administration.py)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -27,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from decisions.api import destinations
 from decisions.audit import AuditAction, record_event
 from decisions.models import (
     Decision,
@@ -51,13 +51,12 @@ class WebhookRefused(Exception):
 # --------------------------------------------------------------- administration ----
 
 
-def _internal_address(host: str) -> bool:
-    """An IP literal of this machine or a private network (a name is not resolved here)."""
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return host in LOCAL_HOSTS
-    return not address.is_global
+def _internal_address(host: str, port: int) -> bool:
+    """An address of this machine or a private network, as an IP literal or as what the name
+    resolves to now (decisions.api.destinations; checked again at each delivery)."""
+    if host in LOCAL_HOSTS and not settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP:
+        return True
+    return destinations.internal_at_save(host, port)
 
 
 def url_problem(url: str) -> str:
@@ -65,14 +64,19 @@ def url_problem(url: str) -> str:
     parts = urlsplit(url)
     if parts.username or parts.password:
         return "Enter a URL without a user name or password in it"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "Enter a URL in the correct format, like https://cases.example.org/isg"
     if parts.scheme == "https" and parts.hostname:
-        if _internal_address(parts.hostname) and not settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP:
+        if _internal_address(parts.hostname, port):
             return "Enter the URL of the case system, not an address inside this network"
         return ""
     if (
         parts.scheme == "http"
         and parts.hostname in LOCAL_HOSTS
         and settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP
+        and not _internal_address(parts.hostname, port)
     ):
         return ""
     return "Enter a URL that starts with https://"
@@ -184,13 +188,15 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         "X-ISG-Signature": signature(webhook.secret, timestamp, delivery.body),
     }
     try:
-        response = requests.post(
-            webhook.url,
-            data=delivery.body.encode(),
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could send the body somewhere not registered
-        )
+        # To the address checked at this moment, never one the name resolves to later.
+        with destinations.session() as checked:
+            response = checked.post(
+                webhook.url,
+                data=delivery.body.encode(),
+                headers=headers,
+                timeout=TIMEOUT_SECONDS,
+                allow_redirects=False,  # a redirect could send the body somewhere not registered
+            )
     except requests.RequestException as exc:
         return None, type(exc).__name__
     if 200 <= response.status_code < 300:

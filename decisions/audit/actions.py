@@ -94,6 +94,9 @@ class AuditAction(models.TextChoices):
     API_CALL_REFUSED = "api.refused", "API call refused"
     API_LINK_FOLLOWED = "api.link_followed", "Link from a case system followed"
     API_LINK_REFUSED = "api.link_refused", "Link from a case system refused"
+    # sec: SSO accounts bound to the provider's (iss, sub)
+    SSO_IDENTITY_BOUND = "user.sso_identity_bound", "Account bound to the organisation's account"
+    SSO_IDENTITY_REMOVED = "user.sso_identity_removed", "Organisation account binding removed"
 
 
 def action_label(action: str) -> str:

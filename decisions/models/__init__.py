@@ -18,7 +18,10 @@ from decisions.models.guidance import GuidancePack
 from decisions.models.organisations import Organisation, OrganisationKind, Role, User
 from decisions.models.pdfs import RenderedPdf
 from decisions.models.reports import ReportContribution, ReportSummary  # reports area
-from decisions.models.sso import IdentityProvider  # single sign-on
+from decisions.models.sso import (
+    IdentityProvider,  # single sign-on
+    SsoIdentity,  # sec: (issuer, subject) -> account
+)
 
 __all__ = [
     "Approval",
@@ -53,4 +56,6 @@ __all__ = [
     # audit archive
     "AuditArchive",
     "LegalHold",
+    # sec
+    "SsoIdentity",
 ]

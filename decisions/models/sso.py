@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from decisions.models.organisations import Organisation
@@ -49,3 +50,30 @@ class IdentityProvider(models.Model):
     @property
     def domains(self) -> list[str]:
         return [d.strip().lower() for d in self.email_domains.split() if d.strip()]
+
+
+class SsoIdentity(models.Model):
+    """Which account a provider's person is: their (issuer, subject), bound at their first
+    single sign-on. Later sign-ins find the account by it, so an email address that the
+    provider gives to someone else later does not bring them into the account (OIDC Core 5.7:
+    only `iss` and `sub` identify a person). An administrator can remove a binding (audited),
+    when the provider really has moved the person to a new subject.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sso_identities"
+    )
+    issuer = models.URLField(max_length=500)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issuer", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique"),
+            # One subject per issuer per account: a second one is the takeover refused.
+            models.UniqueConstraint(fields=["user", "issuer"], name="sso_identity_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -21,8 +21,8 @@ from django.urls import reverse
 from decisions import access
 from decisions.accounts.administration import administration, require_partnership
 from decisions.accounts.decorators import posted
-from decisions.models import IdentityProvider, Organisation
-from decisions.sso import forms, providers, services
+from decisions.models import IdentityProvider, Organisation, SsoIdentity
+from decisions.sso import forms, identities, providers, services
 
 
 def _organisation(request: HttpRequest, slug: str) -> Organisation:
@@ -89,3 +89,23 @@ def provider_status(request: HttpRequest, slug: str, enabled: bool) -> HttpRespo
             request, "Single sign-on switched on." if enabled else "Single sign-on switched off."
         )
     return redirect("admin_sso", slug=org.slug)
+
+
+@administration("GET", "POST")
+def identity_remove(request: HttpRequest, pk: int, identity: int) -> HttpResponse:
+    """Unbind a person's account from their subject at the provider, after a confirmation (sec).
+
+    For when the provider really has given the person a new subject (a new account there):
+    their next single sign-on binds the account again, to whoever then has its address."""
+    person = get_object_or_404(access.administered_users(request.user), pk=pk)  # type: ignore[arg-type]
+    found = get_object_or_404(SsoIdentity, pk=identity, user=person)
+    if request.method == "POST":
+        identities.identity_remove(actor=request.user, identity=found)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            f"{person.email} will be linked again at their next sign-in with their "
+            "organisation's account.",
+        )
+        return redirect("admin_user", pk=person.pk)
+    context = {"person": person, "identity": found}
+    return render(request, "sso/admin/identity_remove.html", context)

@@ -5,9 +5,9 @@ checks the ID token's signature and nonce, and fetches userinfo. It reads one pr
 settings; here the provider is the one the sign-in was started with
 (decisions.sso.views.Callback puts it on the request), and this adds what the library leaves
 out: the token's issuer, audience (`aud`/`azp` must be ISG's client id), expiry and time of
-issue are checked (PyJWT). The person is found, never created: by email, in the provider's
-organisation only. Each refusal raises SignInRefused with a reason for the audit log; no
-token or claim is logged.
+issue are checked (PyJWT). The person is found, never created: by the (iss, sub) bound at
+their first sign-in, else by email (then bound), in the provider's organisation only. Each
+refusal raises SignInRefused with a reason for the audit log; no token or claim is logged.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from decisions.models import IdentityProvider, User
-from decisions.sso import providers, services
+from decisions.sso import identities, providers, services
 
 SIGNING_ALGORITHM = "RS256"  # what Entra ID, Google and Okta sign ID tokens with
 LEEWAY_SECONDS = 60  # clock difference allowed between ISG and the provider
@@ -113,6 +113,34 @@ class OrganisationOIDCBackend(OIDCAuthenticationBackend):
         return self.person(self.provider, claims)
 
     def person(self, provider: IdentityProvider, claims: dict[str, Any]) -> User:
+        """The account bound to the token's (iss, sub); else, at a first sign-in, the one with
+        the token's email address, which is then bound to it (decisions.sso.identities)."""
+        subject = str(claims["sub"])
+        account = identities.bound_account(provider, subject)
+        bound = account is not None
+        email = account.email if account else self.email_of(provider, claims)
+        if account is None:
+            account = (
+                User.objects.filter(email__iexact=email).select_related("organisation").first()
+            )
+        if account is None:
+            raise SignInRefused("unknown", email=email)
+        if account.organisation_id != provider.organisation_id:
+            raise SignInRefused("other_organisation", email=email, account=account)
+        if not account.is_active:
+            raise SignInRefused("inactive", email=email, account=account)
+        if not bound:
+            try:
+                identities.identity_bind(provider=provider, user=account, subject=subject)
+            except identities.BoundToAnother as exc:
+                raise SignInRefused("bound_to_another", "subject", email, account) from exc
+        role = providers.mapped_role(provider, claims)
+        if role:
+            services.sso_role_apply(provider=provider, user=account, role=role)
+        return account
+
+    def email_of(self, provider: IdentityProvider, claims: dict[str, Any]) -> str:
+        """The verified address the provider gives, at a domain it serves."""
         email = str(claims.get("email") or "").strip().lower()
         if not email:
             raise SignInRefused("no_email")
@@ -120,17 +148,7 @@ class OrganisationOIDCBackend(OIDCAuthenticationBackend):
             raise SignInRefused("unverified_email", email=email)
         if email.rsplit("@", 1)[-1] not in provider.domains:
             raise SignInRefused("domain", email=email)
-        account = User.objects.filter(email__iexact=email).select_related("organisation").first()
-        if account is None:
-            raise SignInRefused("unknown", email=email)
-        if account.organisation_id != provider.organisation_id:
-            raise SignInRefused("other_organisation", email=email, account=account)
-        if not account.is_active:
-            raise SignInRefused("inactive", email=email, account=account)
-        role = providers.mapped_role(provider, claims)
-        if role:
-            services.sso_role_apply(provider=provider, user=account, role=role)
-        return account
+        return email
 
     def get_user(self, user_id: int) -> User | None:
         return self.UserModel.objects.filter(pk=user_id, is_active=True).first()

@@ -32,4 +32,10 @@ urlpatterns = [
         {"enabled": True},
         name="admin_sso_enable",
     ),
+    # sec: an administrator unbinds an account from its subject at the provider
+    path(
+        "administration/people/<int:pk>/single-sign-on/<int:identity>/remove/",
+        administration.identity_remove,
+        name="admin_sso_identity_remove",
+    ),
 ]

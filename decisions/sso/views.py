@@ -68,10 +68,16 @@ REFUSALS = {
     "provider": "Your organisation's sign-in service did not sign you in.",
     "different_person": "You confirmed as someone other than the person signed in to ISG. Sign "
     "out, then sign in again.",
+    # sec: the address now belongs to someone else at the provider than the account's owner
+    "bound_to_another": "The ISG account for {email} belongs to a different person at your "
+    "organisation's sign-in service, so ISG has not signed you in to it. If this email address "
+    "has been given to you, ask your organisation's ISG administrator to check and move the "
+    "account to you.",
 }
 # Refusals about a person the provider vouched for; each is an audit event. The others come
 # before any token is accepted and are throttled per client address.
 VERIFIED = {"unknown", "other_organisation", "inactive", "domain", "no_email", "unverified_email"}
+VERIFIED |= {"bound_to_another"}  # sec
 
 
 class EmailForm(forms.Form):

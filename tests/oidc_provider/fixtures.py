@@ -75,6 +75,11 @@ class LocalProvider:
         """A person who can sign in at the provider (ISG still needs its own account for them)."""
         self.manage("add-user", email, password, *groups)
 
+    def rename_user(self, email: str, new_email: str) -> None:
+        """The provider's person keeps their subject (`sub`) and gets a new address; the old
+        address is then free to be given to someone else (a new subject) with add_user."""
+        self.manage("rename-user", email, new_email)
+
     def allow(self, base_url: str) -> None:
         """Let every client come back to an ISG at `base_url` (e.g. the live server's)."""
         base = base_url.rstrip("/")

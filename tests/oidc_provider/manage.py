@@ -2,6 +2,7 @@
 
     python -m tests.oidc_provider.manage setup
     python -m tests.oidc_provider.manage add-user EMAIL PASSWORD [GROUP ...]
+    python -m tests.oidc_provider.manage rename-user EMAIL NEW_EMAIL   (same person, same sub)
     python -m tests.oidc_provider.manage add-client CLIENT_ID SECRET REDIRECT_URI [LOGOUT_URI]
     python -m tests.oidc_provider.manage serve PORT
 
@@ -33,6 +34,9 @@ def main(argv: list[str]) -> None:
         user.set_password(password)
         user.save()
         user.groups.set([Group.objects.get_or_create(name=g)[0] for g in groups])
+    elif command == "rename-user":
+        email, new_email = args
+        User.objects.filter(username=email).update(username=new_email, email=new_email)
     elif command == "add-client":
         client_id, secret, *uris = args
         client, _ = Client.objects.get_or_create(client_id=client_id)
