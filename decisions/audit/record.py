@@ -27,6 +27,7 @@ import json
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -177,7 +178,7 @@ WITH head AS (
     FROM head
     WHERE NOT EXISTS (
         SELECT 1 FROM decisions_auditevent e
-        WHERE e.chain = %(key)s AND e.position > head.position
+        WHERE e.chain = %(key)s AND e.position > head.position AND e.created_at >= %(floor)s
     )
 ), h AS (
     SELECT v.*, encode(sha256(convert_to(
@@ -207,6 +208,15 @@ FROM h
 """
 
 
+def _probe_floor(now: datetime) -> datetime:
+    """The check for rows past the head looks from the start of last month on: a constant, so
+    PostgreSQL plans it over those months' partitions only, not every month's (planning all
+    of them cost more than the append). A row planted further back, at a place past the head,
+    is still found by verify_audit, which walks every chain by position (a fork)."""
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (start - timedelta(days=1)).replace(day=1)
+
+
 def _append_postgresql(event: AuditEvent, using: str) -> AuditChainBroken | None:
     key = event.chain
     params = {
@@ -215,6 +225,7 @@ def _append_postgresql(event: AuditEvent, using: str) -> AuditChainBroken | None
         "details": json.dumps(event.details),
         "key": key,
         "now": event.created_at,
+        "floor": _probe_floor(event.created_at),
     }
     with connections[using].cursor() as cursor:
         cursor.execute(_APPEND, params)
