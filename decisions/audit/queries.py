@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
@@ -108,6 +108,74 @@ class EventPage:
     events: list[AuditEvent]
     older: int | None  # cursor for ?before=, when there are older events
     newer: int | None  # cursor for ?after=, when there are newer events
+    # The times of the events at those cursors (microseconds since the epoch, for ?at=): a
+    # hint that lets the next page read only the months around it (see _windows).
+    older_at: int | None = None
+    newer_at: int | None = None
+
+
+# On PostgreSQL the audit table is partitioned by month (decisions.audit.partitions), and a
+# query that names no time is planned over every live partition: at two years live, 9 ms
+# where one table took 0.4 ms. So pages read a window of months around their cursor first.
+# An event's time is taken just before its sequence number is drawn, and never later than
+# that moment, so an event older than a window's floor has a lower sequence number than any
+# event at least MARGIN newer than the floor (MARGIN covers waiting for a chain's lock and
+# clock differences between web nodes). A window's answer is used only when that proves it
+# is the whole answer; otherwise the next, wider window is read, the last with no floor.
+MARGIN = timedelta(hours=1)
+WINDOWS = (timedelta(days=35), timedelta(days=200), timedelta(days=800), None)
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _from_micros(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _windows(events: QuerySet[AuditEvent], anchor: datetime | None) -> Iterator[tuple]:
+    """(events from a floor on, the floor): narrow first, then wider, last all of them."""
+    if anchor is None or connections[events.db].vendor != "postgresql":
+        yield events, None
+        return
+    for width in WINDOWS:
+        floor = anchor - width if width is not None else None
+        yield (events if floor is None else events.filter(created_at__gte=floor)), floor
+
+
+def _older_rows(
+    base: QuerySet[AuditEvent], before: int | None, anchor: datetime | None, size: int
+) -> list[AuditEvent]:
+    """The newest `size` + 1 events below the cursor (all of them when fewer)."""
+    page = base.filter(sequence__lt=before) if before is not None else base
+    for events, floor in _windows(page, anchor):
+        rows = list(events[: size + 1])
+        if floor is None or (len(rows) > size and rows[-1].created_at >= floor + MARGIN):
+            return rows
+    return []  # not reached: the last window has no floor
+
+
+def _exists_older(base: QuerySet[AuditEvent], row: AuditEvent) -> bool:
+    for events, floor in _windows(base.filter(sequence__lt=row.sequence), row.created_at):
+        if events.exists():
+            return True
+        if floor is None:
+            return False
+    return False
+
+
+def _newer(base: QuerySet[AuditEvent], row: AuditEvent) -> QuerySet[AuditEvent]:
+    """Events after `row`: none of them is older than `row` less MARGIN (see above)."""
+    newer = base.filter(sequence__gt=row.sequence)
+    if connections[newer.db].vendor == "postgresql":
+        newer = newer.filter(created_at__gte=row.created_at - MARGIN)
+    return newer
 
 
 def event_page(
@@ -115,29 +183,52 @@ def event_page(
     *,
     before: int | None = None,
     after: int | None = None,
+    at: int | None = None,
     size: int = PAGE_SIZE,
 ) -> EventPage:
-    """One page, newest first, after or before a sequence-number cursor."""
+    """One page, newest first, after or before a sequence-number cursor.
+
+    `at` is the time of the event at the cursor, as the previous page gave it: only a hint.
+    Going back, any hint gives the right page (a wrong one just reads more months); going
+    forward, the cursor's event is looked up at that time, and without it all months are read.
+    """
     base = events.select_related("organisation")
+    hint = _from_micros(at)
     if after is not None:
-        rows = list(base.filter(sequence__gt=after).order_by("sequence")[: size + 1])
+        cursor = _cursor_event(base, after, hint)
+        newer = _newer(base, cursor) if cursor else base.filter(sequence__gt=after)
+        rows = list(newer.order_by("sequence")[: size + 1])
         more_newer = len(rows) > size
         rows = rows[:size][::-1]
-        more_older = bool(rows) and base.filter(sequence__lt=rows[-1].sequence).exists()
+        more_older = bool(rows) and _exists_older(base, rows[-1])
     else:
-        page = base.filter(sequence__lt=before) if before is not None else base
-        rows = list(page[: size + 1])
+        anchor = hint if before is not None else timezone.now()
+        rows = _older_rows(base, before, anchor, size)
         more_older = len(rows) > size
         rows = rows[:size]
-        more_newer = (
-            bool(rows)
-            and before is not None
-            and base.filter(sequence__gt=rows[0].sequence).exists()
-        )
+        more_newer = bool(rows) and before is not None and _newer(base, rows[0]).exists()
+    older = rows[-1] if rows and more_older else None
+    newer_row = rows[0] if rows and more_newer else None
     return EventPage(
         events=rows,
-        older=rows[-1].sequence if rows and more_older else None,
-        newer=rows[0].sequence if rows and more_newer else None,
+        older=older.sequence if older else None,
+        newer=newer_row.sequence if newer_row else None,
+        older_at=_micros(older.created_at) if older else None,
+        newer_at=_micros(newer_row.created_at) if newer_row else None,
+    )
+
+
+def _cursor_event(
+    base: QuerySet[AuditEvent], sequence: int, hint: datetime | None
+) -> AuditEvent | None:
+    """The event at a cursor, found near its hinted time (one month's partition), if it is."""
+    if hint is None or connections[base.db].vendor != "postgresql":
+        return None
+    return (
+        AuditEvent.objects.using(base.db)
+        .filter(sequence=sequence, created_at__range=(hint - MARGIN, hint + MARGIN))
+        .only("sequence", "created_at")
+        .first()
     )
 
 

@@ -69,7 +69,8 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
     else:
         filters = form.filters() if filtering else queries.AuditFilters()
         events = queries.filtered_events(request.user, filters)
-        page = queries.event_page(events, before=before, after=after)
+        at = _cursor(request.GET.get("at"))
+        page = queries.event_page(events, before=before, after=after, at=at)
         queries.log_read(
             AuditAction.AUDIT_VIEWED,
             user=request.user,
@@ -157,7 +158,8 @@ def audit_verify_now(request: HttpRequest) -> HttpResponse:
 def record_access(request: HttpRequest, public_id: str) -> HttpResponse:
     decision = selectors.decision_for(request.user, public_id)
     before, after = _cursor(request.GET.get("before")), _cursor(request.GET.get("after"))
-    page = queries.event_page(queries.record_events(decision), before=before, after=after)
+    at = _cursor(request.GET.get("at"))
+    page = queries.event_page(queries.record_events(decision), before=before, after=after, at=at)
     queries.log_read(AuditAction.RECORD_ACCESS_VIEWED, user=request.user, obj=decision)
     context = {
         "decision": decision,
