@@ -370,6 +370,52 @@ if os.environ.get("ISG_EXPORTS_STORAGE"):
     AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME")
     AWS_DEFAULT_ACL = None  # private objects: the bucket's own policy, never public-read
     AWS_QUERYSTRING_AUTH = True
+# Issue 13: with ISG_EXPORTS_S3_BUCKET set, finished exports are objects in that private bucket
+# (django-storages' S3Storage over boto3), shared by every web node and worker; nodes then keep
+# no files of their own. ISG_EXPORTS_S3_ENDPOINT_URL points at an S3-compatible service
+# (MinIO, Ceph, a cloud's own); ISG_EXPORTS_S3_REGION; ISG_EXPORTS_PREFIX (key prefix,
+# "exports"). Credentials only from boto3's own sources: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment, AWS_PROFILE, or the
+# instance's role; never in this file. Objects get no ACL (the bucket's own: keep it private,
+# Block Public Access on) and ISG never hands out their URLs: every download streams through
+# ISG's download view, after its sign-in, role and organisation checks and its audit event.
+if os.environ.get("ISG_EXPORTS_S3_BUCKET"):
+    if os.environ.get("ISG_EXPORTS_STORAGE"):
+        raise ImproperlyConfigured("Set ISG_EXPORTS_S3_BUCKET or ISG_EXPORTS_STORAGE, not both.")
+    from botocore.config import Config as S3ClientConfig
+
+    # Server-side encryption: "" (the bucket's default), "AES256" or "aws:kms" (with
+    # ISG_EXPORTS_S3_KMS_KEY_ID, or the account's S3 key).
+    _sse = os.environ.get("ISG_EXPORTS_S3_SSE", "")
+    _object_parameters = {"ServerSideEncryption": _sse} if _sse else {}
+    if _sse == "aws:kms" and os.environ.get("ISG_EXPORTS_S3_KMS_KEY_ID"):
+        _object_parameters["SSEKMSKeyId"] = os.environ["ISG_EXPORTS_S3_KMS_KEY_ID"]
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["ISG_EXPORTS_S3_BUCKET"],
+            "location": os.environ.get("ISG_EXPORTS_PREFIX", "exports"),
+            "endpoint_url": os.environ.get("ISG_EXPORTS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("ISG_EXPORTS_S3_REGION") or None,
+            "default_acl": None,
+            "object_parameters": _object_parameters,
+            "file_overwrite": True,  # a key is an export's id: a rebuild replaces its own
+            # url() is never called; were it, a signed link that expires within a minute.
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            # A download is fetched into a temporary file past 20 MB, not held in memory.
+            "max_memory_size": 20 * 1024 * 1024,
+            # A bucket that does not answer fails a download page in seconds, not minutes
+            # (botocore's defaults: 60 s to connect, 5 attempts).
+            "client_config": S3ClientConfig(
+                connect_timeout=envint("ISG_EXPORTS_S3_CONNECT_TIMEOUT", 5),
+                read_timeout=envint("ISG_EXPORTS_S3_READ_TIMEOUT", 60),
+                retries={"mode": "standard", "max_attempts": envint("ISG_EXPORTS_S3_ATTEMPTS", 3)},
+                # "path" for services without virtual-hosted buckets; unset: botocore decides.
+                s3={"addressing_style": os.environ.get("ISG_EXPORTS_S3_ADDRESSING_STYLE") or None},
+            ),
+        },
+    }
 # ---- Single sign-on: OpenID Connect per organisation (decisions/sso; docs/accounts.md) ------
 # mozilla-django-oidc as the relying party; each organisation's provider (issuer, client id,
 # the NAME of the environment variable holding its secret) is set in administration.

@@ -14,7 +14,7 @@ from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from decisions.models import Export, ExportKind, ExportStatus, Role
-from decisions.reports import exports, tasks
+from decisions.reports import exports, storage, tasks
 from tests.reports_data import PERIOD, fixed_set
 
 pytestmark = pytest.mark.django_db
@@ -135,7 +135,7 @@ def test_a_mail_failure_does_not_fail_the_export(
         django_capture_on_commit_callbacks(execute=True),
     ):
         export = start(manager, own)
-    assert export.status == ExportStatus.READY and tasks.export_path(export).is_file()
+    assert export.status == ExportStatus.READY and storage.export_path(export).is_file()
     [line] = [r.getMessage() for r in caplog.records if r.name == tasks.logger.name]
     assert line == f"export {export.pk}: ready email not sent: SMTPRecipientsRefused"
     assert manager.email not in caplog.text

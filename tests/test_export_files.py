@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from decisions.models import AuditEvent, Export, ExportKind, ExportStatus
-from decisions.reports import exports, tasks
+from decisions.reports import exports, storage, tasks
 from tests.reports_data import PERIOD, fixed_set
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +63,8 @@ def test_an_export_file_is_readable_by_its_owner_only(decisions, manager, own, l
     finally:
         os.umask(old)
     export.refresh_from_db()
-    assert mode(tasks.export_path(export)) == 0o600
-    assert mode(tasks.exports_dir()) == 0o700
+    assert mode(storage.export_path(export)) == 0o600
+    assert mode(storage.exports_dir()) == 0o700
 
 
 def test_an_existing_exports_folder_is_made_private(
@@ -82,7 +82,7 @@ def test_a_link_planted_at_the_partial_files_name_is_not_followed(tmp_path, expo
     export_files.mkdir()
     planted = export_files / "x.part"
     planted.symlink_to(target)
-    with tasks.create_private(planted) as handle:
+    with storage.create_private(planted) as handle:
         handle.write(b"export")
     assert target.read_text() == "untouched"
     assert not planted.is_symlink() and mode(planted) == 0o600
@@ -108,7 +108,7 @@ def finished(decisions, manager, own, long_exports):
 def test_a_file_older_than_the_retention_period_is_deleted(finished, settings):
     assert settings.ISG_EXPORT_RETENTION_DAYS == 7
     export = finished(days_ago=8)
-    path = tasks.export_path(export)
+    path = storage.export_path(export)
     assert tasks.exports_prune() == 1
     export.refresh_from_db()
     assert export.status == ExportStatus.DELETED
@@ -118,7 +118,7 @@ def test_a_file_older_than_the_retention_period_is_deleted(finished, settings):
 def test_a_file_within_the_retention_period_is_kept(finished):
     export = finished(days_ago=6)
     assert tasks.exports_prune() == 0
-    assert tasks.export_path(export).is_file()
+    assert storage.export_path(export).is_file()
     assert Export.objects.get(pk=export.pk).status == ExportStatus.READY
 
 
@@ -150,7 +150,7 @@ def test_a_file_that_cannot_be_deleted_leaves_its_export_ready(finished, monkeyp
     def refuse(self, name):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr(tasks.PrivateFileSystemStorage, "delete", refuse)
+    monkeypatch.setattr(storage.PrivateFileSystemStorage, "delete", refuse)
     assert tasks.exports_prune() == 0
     assert Export.objects.get(pk=export.pk).status == ExportStatus.READY
     assert not AuditEvent.objects.filter(action="report.export_deleted").exists()
@@ -194,4 +194,4 @@ def test_a_failed_export_logs_its_id_and_error_type_only(
         tasks.build_export.call(export.pk)
     [line] = [r.getMessage() for r in caplog.records if r.name == tasks.logger.name]
     assert line == f"export {export.public_id} failed: ValueError"
-    assert not list(tasks.exports_dir().glob("*.part"))
+    assert not list(storage.exports_dir().glob("*.part"))

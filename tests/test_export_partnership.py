@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from decisions.models import AuditEvent, Decision, ExportKind
-from decisions.reports import charts, documents, exports, tasks
+from decisions.reports import charts, documents, exports, storage
 from decisions.reports.figures import build_report
 from decisions.reports.suppression import Figure
 from tests.reports_data import PERIOD, fixed_set
@@ -152,5 +152,5 @@ def test_a_background_partnership_csv_is_the_figures_too(
     export.refresh_from_db()
     assert export.file_name == f"{export.public_id}-aggregate.csv"
     assert exports.stored_download_name(export).startswith("isg-report-figures-")
-    figures = figures_of(tasks.export_path(export).read_text(encoding="utf-8"))
+    figures = figures_of(storage.export_path(export).read_text(encoding="utf-8"))
     assert figures[("Decisions by outcome", "Do not share")] == "fewer than 5"

@@ -1,4 +1,4 @@
-"""Export files through a Django storage backend (decisions.reports.tasks.export_storage), so
+"""Export files through a Django storage backend (decisions.reports.storage.export_storage), so
 any web node or worker can build, serve and prune them: the private local folder by default,
 and any other storage (S3-compatible object storage through django-storages in production)
 when settings.STORAGES["exports"] names one. The other storage here is Django's own
@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from decisions.models import AuditEvent, Export, ExportStatus
-from decisions.reports import exports, tasks
+from decisions.reports import exports, storage, tasks
 from tests.conftest import client_for
 from tests.factories import answered_decision
 
@@ -75,8 +75,8 @@ def download(manager, export: Export) -> list[dict]:
 
 
 def test_by_default_exports_are_private_files_in_the_local_folder(manager, made, settings):
-    storage = tasks.export_storage()
-    assert isinstance(storage, tasks.PrivateFileSystemStorage)
+    local = storage.export_storage()
+    assert isinstance(local, storage.PrivateFileSystemStorage)
     export = build(manager)
     path = settings.ISG_EXPORTS_DIR / export.file_name
     assert path.is_file() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -91,7 +91,7 @@ def test_exports_in_another_storage_are_built_served_and_pruned_without_a_local_
     export = build(manager)
     assert object_storage.exists(export.file_name)
     assert export.size == object_storage.size(export.file_name) > 0
-    assert isinstance(tasks.export_path(export), tasks.StoredFile)
+    assert isinstance(storage.export_path(export), storage.StoredFile)
     # Served by the download page from the storage, to its owner.
     rows = download(manager, export)
     assert sorted(r["Reference"] for r in rows) == sorted(d.reference for d in made)

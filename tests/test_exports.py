@@ -17,7 +17,7 @@ from django_tasks_db.management.commands import db_worker
 from pypdf import PdfReader
 
 from decisions.models import AuditEvent, Decision, Export, ExportKind, ExportStatus, Role, Status
-from decisions.reports import documents, exports, tasks
+from decisions.reports import documents, exports, storage, tasks
 from decisions.reports.filters import counted_decisions
 from tests.factories import answered_decision
 from tests.reports_data import (  # noqa: F401 - fixed_set is a fixture
@@ -339,14 +339,14 @@ def test_a_long_export_is_queued_and_built_by_its_task(decisions, manager, own, 
     export = exports.export_start(user=manager, filters=own, kind=ExportKind.CSV)
     export.refresh_from_db()
     assert export.status == ExportStatus.READY
-    assert len(parse(tasks.export_path(export).read_text(encoding="utf-8"))) == 14
+    assert len(parse(storage.export_path(export).read_text(encoding="utf-8"))) == 14
 
 
 def test_a_background_csv_is_the_same_as_a_direct_one(decisions, manager, own, long_exports):
     export = exports.export_start(user=manager, filters=own, kind=ExportKind.CSV)
     export.refresh_from_db()
     direct = documents.csv_chunks(counted_decisions(manager, own), aggregate_only=False)
-    assert tasks.export_path(export).read_bytes() == b"".join(direct)
+    assert storage.export_path(export).read_bytes() == b"".join(direct)
 
 
 def test_a_background_export_records_its_request_and_its_completion(

@@ -25,7 +25,7 @@ from decisions import routing
 from decisions.audit import AuditAction
 from decisions.guidance.store import pack_load_files
 from decisions.models import AuditEvent, Decision, Export, ExportKind, ExportStatus, Role, Status
-from decisions.reports import exports, tasks
+from decisions.reports import exports, storage, tasks
 from decisions.reports.filters import ReportFilters
 from tests.conftest import client_for
 from tests.factories import OrganisationFactory, UserFactory, answered_decision
@@ -322,7 +322,7 @@ def test_a_background_export_waits_for_a_lagging_standby_then_reads_the_primary(
     with CaptureQueriesContext(connections["replica"]) as queries:
         assert tasks.build_export.call(export.pk) == "ready"
     assert not touching([q["sql"] for q in queries.captured_queries], REPORT)
-    body = tasks.export_path(Export.objects.get(pk=export.pk)).read_text(encoding="utf-8-sig")
+    body = storage.export_path(Export.objects.get(pk=export.pk)).read_text(encoding="utf-8-sig")
     assert len(body.strip().splitlines()) == 2  # the header and the one decision, from the primary
 
 

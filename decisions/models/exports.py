@@ -26,8 +26,9 @@ class ExportStatus(models.TextChoices):
 class Export(models.Model):
     """One export too big to build while the manager waits; built by a background task.
 
-    The file lives on disk under decisions.reports.tasks.exports_dir(), named by `public_id` only,
-    so neither its path nor its URL carries personal data. Only its owner may download it.
+    The file is kept by decisions.reports.storage (a private folder, or a private bucket),
+    named by `public_id` only, so neither its name nor its URL carries personal data. Only its
+    owner may download it.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

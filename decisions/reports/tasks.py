@@ -1,15 +1,8 @@
 """The background tasks of exports: building a long export's file (and emailing its owner
-when it is ready), and deleting files past their retention period; and where finished files
-are kept.
+when it is ready), and deleting files past their retention period.
 
-Export files are kept through a Django storage backend (export_storage), so every web node
-and worker sees the same files: a local folder by default (settings.ISG_EXPORTS_DIR, which
-the nodes must then share), or the backend named by settings.STORAGES["exports"], e.g.
-S3-compatible object storage through django-storages. Nothing here assumes a local path.
-
-Export files hold personal data (or partnership figures), so they are private to the ISG
-process: the local folder is 0700 and each file is created 0600, never readable by other users
-of the server (PrivateFileSystemStorage); a bucket must be private. They are kept for
+Finished files are kept through a Django storage backend (decisions.reports.storage: a private
+local folder, or S3-compatible object storage shared by every node). They are kept for
 settings.ISG_EXPORT_RETENTION_DAYS, then deleted by
 `prune_exports` (the task, or `manage.py prune_exports` from a daily timer), each deletion an
 audit event.
@@ -23,7 +16,6 @@ organisation, filters or case details): those stay behind sign-in. A mail failur
 from __future__ import annotations
 
 import logging
-import os
 import re
 import tempfile
 from datetime import datetime, timedelta
@@ -33,7 +25,6 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -59,6 +50,7 @@ from decisions.reports.filters import (
     filters_from_json,
     is_aggregate_only,
 )
+from decisions.reports.storage import export_storage
 from decisions.routing import primary_lsn, replica_configured, replica_reads
 
 logger = logging.getLogger(__name__)
@@ -70,96 +62,8 @@ AGGREGATE_MARK = "-aggregate"
 EXPORT_FILE = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}(-aggregate)?\.(csv|pdf|zip)(\.part)?")
 
 
-def exports_dir() -> Path:
-    """The local exports folder (the default storage): outside static and media URLs, never
-    served directly."""
-    return Path(settings.ISG_EXPORTS_DIR)
-
-
-class PrivateFileSystemStorage(FileSystemStorage):
-    """The local exports folder: 0700, each file created 0600 without following a planted
-    link, written under a ".part" name and renamed, so no reader sees half a file."""
-
-    def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        return name  # named by the export's id: a rebuilt export replaces its own file
-
-    def _save(self, name: str, content: File) -> str:
-        folder = private_folder(Path(self.location))
-        partial = folder / f"{name}.part"
-        try:
-            with create_private(partial) as handle:
-                for chunk in content.chunks():
-                    handle.write(chunk)
-            os.replace(partial, folder / name)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return name
-
-
-def export_storage() -> Storage:
-    """Where finished exports are kept: STORAGES["exports"] when configured (object storage
-    shared by every node), otherwise the private local folder ISG_EXPORTS_DIR."""
-    if "exports" in settings.STORAGES:
-        return storages["exports"]
-    return PrivateFileSystemStorage(location=exports_dir())
-
-
-class StoredFile:
-    """An export's file in a storage without local paths, with the few methods of a Path
-    that readers of export_path() use (is_file, open, read_bytes, read_text, unlink)."""
-
-    def __init__(self, storage: Storage, name: str) -> None:
-        self.storage, self.name = storage, name
-
-    def is_file(self) -> bool:
-        return bool(self.name) and self.storage.exists(self.name)
-
-    exists = is_file
-
-    def open(self, mode: str = "rb") -> IO[bytes]:
-        return self.storage.open(self.name, mode)
-
-    def read_bytes(self) -> bytes:
-        with self.open("rb") as handle:
-            return handle.read()
-
-    def read_text(self, encoding: str = "utf-8") -> str:
-        return self.read_bytes().decode(encoding)
-
-    def unlink(self, missing_ok: bool = False) -> None:
-        self.storage.delete(self.name)
-
-
-def export_path(export: Export) -> Path | StoredFile:
-    """An export's file: a Path in the local folder, or a StoredFile in object storage."""
-    storage = export_storage()
-    if isinstance(storage, FileSystemStorage):
-        return Path(storage.path(export.file_name))
-    return StoredFile(storage, export.file_name)
-
-
 def built_aggregate_only(export: Export) -> bool:
     return Path(export.file_name).stem.endswith(AGGREGATE_MARK)
-
-
-def private_folder(folder: Path | None = None) -> Path:
-    """The exports folder, created 0700 (mkdir's mode is masked by the umask, so set again)."""
-    folder = folder or exports_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        folder.chmod(0o700)
-    except PermissionError:
-        # A folder made by someone else (an operator); say so rather than fail every export.
-        logger.warning("cannot make the exports folder private (0700): %s", folder)
-    return folder
-
-
-def create_private(path: Path) -> IO[bytes]:
-    """A new file only its owner can read (0600), refusing to follow a planted link."""
-    path.unlink(missing_ok=True)  # a partial file left by a worker that stopped
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.fdopen(os.open(path, flags, 0o600), "wb")
 
 
 def _filters_for(export: Export) -> ReportFilters:
@@ -309,8 +213,10 @@ def exports_prune(*, now: datetime | None = None) -> int:
     for export_id in expired.values_list("pk", flat=True):
         try:
             deleted += _delete(export_id)
-        except OSError as exc:
-            # One file that cannot go (permissions, a busy disk) must not keep the rest.
+        except Exception as exc:
+            # One file that cannot go (permissions, a busy disk, a bucket that does not answer:
+            # botocore's errors are not OSErrors) must not keep the rest; its row and event
+            # rolled back, so the next prune tries it again.
             logger.warning("could not delete export %s: %s", export_id, type(exc).__name__)
     leftovers = _delete_leftovers(cutoff)
     if deleted or leftovers:
@@ -359,6 +265,10 @@ def _delete_leftovers(cutoff: datetime) -> int:
         _folders, files = storage.listdir("")
     except (FileNotFoundError, NotImplementedError):
         return 0  # no folder yet, or a storage that cannot list (its own lifecycle rules)
+    except Exception as exc:
+        # A storage that does not answer now: the leftovers wait for the next prune.
+        logger.warning("could not list the export files: %s", type(exc).__name__)
+        return 0
     kept = set(Export.objects.filter(status=ExportStatus.READY).values_list("file_name", flat=True))
     removed = 0
     for name in files:

@@ -36,7 +36,7 @@ from decisions.reports.documents import CONTENT_TYPES, ExportRefused
 from decisions.reports.drilldown import DrilldownRefused, drilldown_decisions, drilldown_viewed
 from decisions.reports.figures import build_report, describe_duration
 from decisions.reports.filters import is_aggregate_only
-from decisions.reports.tasks import export_path
+from decisions.reports.storage import ExportFileUnavailable, export_file_open
 from decisions.views.guards import role_required
 
 
@@ -218,18 +218,30 @@ def export_status(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
+STORAGE_UNAVAILABLE = (
+    "ISG could not fetch this export's file just now. Try again in a few minutes; "
+    "if it keeps happening, tell your administrator."
+)
+
+
 @role_required(*REPORTERS)
 @recent_authentication_required
 @require_GET
 def export_download(request: HttpRequest, public_id: str) -> HttpResponse:
     export = _own_export(request, public_id)
-    path_ = export_path(export) if export.is_ready else None
-    if path_ is None or not path_.is_file():
+    try:
+        handle = export_file_open(export)
+    except ExportFileUnavailable:
+        messages.error(request, STORAGE_UNAVAILABLE)
+        return redirect("report_export", export.public_id)
+    if handle is None:
         messages.warning(request, "This export is not ready to download.")
         return redirect("report_export", export.public_id)
+    # Streamed from the storage by this view, after its checks: ISG never hands out an
+    # object-storage URL, which would work for anyone holding it (docs/scaling.md).
     exports.export_downloaded(export=export, user=request.user)
     response = FileResponse(
-        path_.open("rb"),
+        handle,
         as_attachment=True,
         filename=exports.stored_download_name(export),
         content_type=CONTENT_TYPES[ExportKind(export.kind)],
