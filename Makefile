@@ -134,6 +134,8 @@ run: sysdeps install ## Migrate, load guidance, seed demo users, serve on HOST:P
 	$(MANAGE) migrate --noinput
 	@# accounts: the shared throttling cache's table (a no-op while the cache is LocMem)
 	$(MANAGE) createcachetable
+	@# PostgreSQL: the audit table's partitions for this month and the next three (a no-op on SQLite)
+	$(MANAGE) audit_partitions
 	$(MANAGE) load_guidance
 	$(MANAGE) seed_demo
 	@# The background worker (long report exports, django-tasks' database backend) runs

@@ -83,6 +83,7 @@ from django.utils import timezone  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
+from decisions.audit.partitions import ensure_partitions  # noqa: E402
 from decisions.audit.queries import AuditFilters, event_page, filtered_events  # noqa: E402
 from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.models import GuidancePack, Organisation, ReportSummary, Role, User  # noqa: E402
@@ -212,6 +213,9 @@ def build_events(org: Organisation, other: Organisation, lead: User) -> None:
     """EVENTS audit events over the last year, in time order; nine in ten of the lead's
     organisation, by its first 43 people, each in its organisation's chain (positions
     continuing from the chain's head). Hashes are placeholders: nothing here verifies."""
+    # The steady state of a deployment: two years of monthly partitions live (the archive
+    # age, ISG_AUDIT_ARCHIVE_AFTER_MONTHS), the year built here in the newest twelve.
+    ensure_partitions(27, today=(timezone.now() - timedelta(days=730)).date())
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(sequence), 0) FROM decisions_auditevent")
         (first,) = cursor.fetchone()
