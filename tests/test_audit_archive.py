@@ -28,6 +28,7 @@ from decisions.audit.holds import place_hold, release_hold
 from decisions.audit.partitions import (
     ARCHIVE_SCHEMA,
     DEFAULT,
+    PartitionRefused,
     close_sql,
     ensure_partitions,
     is_partitioned,
@@ -306,3 +307,84 @@ def test_the_audit_pages_say_which_months_are_archived(history, lead):
     _archive()
     page = client.get(reverse("review_audit")).content.decode()
     assert "Events before February 2024 have been archived" in page
+
+
+def test_checkpoints_naming_archived_events_still_verify(history, tmp_path, settings):
+    from decisions.audit.checkpoints import checkpoint_file
+    from decisions.audit.verify import audit_checkpoint
+
+    settings.ISG_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    audit_checkpoint()  # names January's events as heads of some chains
+    _archive()
+    check = verify_chain(checkpoints=checkpoint_file())
+    assert check.ok, check.problem
+    assert check.checkpoints_checked == 1
+    audit_checkpoint()  # and a new one can be taken
+    assert verify_chain(checkpoints=checkpoint_file()).checkpoints_checked == 2
+
+
+def test_a_decision_with_rounds_either_side_of_the_archive_verifies(org, practitioner, lead):
+    from decisions import services, signoff
+
+    ensure_partitions(0, today=JANUARY)
+    with clock(datetime(2024, 1, 15, 10, tzinfo=UTC)):
+        decision = answered_decision(practitioner, "share_without_consent", submit=True)
+        signoff.decision_return(decision=decision, user=lead, comments="Say why it is urgent.")
+    decision.refresh_from_db()
+    services.decision_submit(decision=decision, user=practitioner)  # round 2, this month
+    assert decision.records.count() == 2
+    _archive()
+    check = verify_chain()
+    assert check.ok, check.problem
+    assert check.records_checked == 2
+
+
+def test_a_record_removed_after_its_month_was_archived_is_noticed(history):
+    record = history.records.get()
+    _archive()
+    with pgtrigger.ignore("decisions.DecisionRecord:append_only"), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM decisions_decisionrecord WHERE id = %s", [record.pk])
+    check = verify_chain()
+    assert not check.ok
+    assert "archived submission event" in check.problem and "was removed" in check.problem
+
+
+def test_a_reader_of_the_live_log_can_read_the_archived_months(history):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS isg_test_reader")
+        cursor.execute("CREATE ROLE isg_test_reader")
+        cursor.execute("GRANT SELECT ON decisions_auditevent TO isg_test_reader")
+    archive = _archive()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL ROLE isg_test_reader")
+        cursor.execute(f"SELECT count(*) FROM {archive.table}")  # noqa: S608
+        assert cursor.fetchone()[0] == archive.events
+        cursor.execute("RESET ROLE")
+
+
+def test_without_the_key_verification_says_so_instead_of_failing(history, settings):
+    _archive()
+    settings.ISG_CHECKPOINT_KEY = ""
+    check = verify_chain()
+    assert not check.ok and "without ISG_CHECKPOINT_KEY" in check.problem
+
+
+def test_a_missing_archived_month_is_noticed(history):
+    _archive(JANUARY)
+    _archive(FEBRUARY)
+    with pgtrigger.ignore("decisions.AuditArchive:append_only"), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM decisions_auditarchive WHERE month = %s", [JANUARY])
+    check = verify_chain()
+    assert not check.ok and "does not follow the month archived before it" in check.problem
+
+
+def test_a_month_stuck_in_default_does_not_stop_the_months_after_it(other_org):
+    # Events of a month with no partition went to the default partition...
+    with clock(datetime(2031, 5, 10, tzinfo=UTC)):
+        record_event(AuditAction.AUDIT_VIEWED, actor=None, organisation=other_org)
+    # ...so that month cannot be made, but the ones after it are, and the refusal names it.
+    with pytest.raises(PartitionRefused, match="May 2031") as refused:
+        ensure_partitions(2, today=date(2031, 5, 1))
+    assert "made 2 partition(s)" in str(refused.value)
+    names = [p.name for p in partitions()]
+    assert "decisions_auditevent_y2031m06" in names and "decisions_auditevent_y2031m07" in names

@@ -110,3 +110,16 @@ def test_the_links_carry_the_time_hint(spread, lead):
     older = client.get(f"{reverse('review_audit')}?before={before}&at={at}")
     assert older.status_code == 200
     assert re.search(r"after=\d+&amp;at=\d+", older.content.decode())
+
+
+@pytest.mark.parametrize("at", ["253402300799000000", "999999999999999999", "0", "-5", "x"])
+def test_a_tampered_time_hint_is_ignored_never_an_error(spread, lead, at):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    client = client_for(lead)
+    first = event_page(spread, size=SIZE)
+    for cursor in (f"after={first.older}", f"before={first.older}"):
+        response = client.get(f"{reverse('review_audit')}?{cursor}&at={at}")
+        assert response.status_code == 200

@@ -78,7 +78,21 @@ INTERNAL = [
     "fe80::1",
     "fc00::1",
     "::ffff:10.0.0.1",  # IPv4-mapped private
+    # IPv6 forms that carry an internal IPv4 address, which Python 3.11 calls global:
+    "64:ff9b::a9fe:a9fe",  # NAT64 to the cloud metadata address
+    "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+    "2002:a00:1::",  # 6to4 of 10.0.0.1
+    "::a00:1",  # IPv4-compatible 10.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+    "fec0::1",  # site-local (deprecated, still routed inside some networks)
 ]
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "64:ff9b::808:808"])
+def test_public_addresses_are_permitted(address, no_local):
+    import ipaddress
+
+    assert destinations.permitted(ipaddress.ip_address(address))
 
 
 @pytest.mark.parametrize("address", INTERNAL)

@@ -31,9 +31,33 @@ class InternalAddress(requests.RequestException):
     """The host resolves to an address inside the network (or none at all, at send time)."""
 
 
+# IPv6 ranges that carry an IPv4 address inside them (NAT64, IPv4-compatible), which some
+# Python versions call global whatever the IPv4 address; and the old site-local range.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client's address (the server's is public by design)
+    if any(address in network for network in _NAT64) or (
+        address in _COMPATIBLE and int(address) > 1
+    ):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def permitted(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _SITE_LOCAL:
+            return False
+        if (inner := _embedded_ipv4(address)) is not None:
+            address = inner
     if address.is_loopback:
         return bool(settings.ISG_WEBHOOKS_ALLOW_LOCAL_HTTP)
     return address.is_global and not address.is_multicast

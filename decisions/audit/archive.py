@@ -28,13 +28,15 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
@@ -55,6 +57,7 @@ from decisions.audit.walk import Head, walk
 from decisions.models import AuditArchive, AuditChain, AuditEvent, LegalHold
 
 MANIFEST_VERSION = 1
+DETACH_LOCK_TIMEOUT = "5s"
 
 
 class ArchiveRefused(RuntimeError):
@@ -82,25 +85,48 @@ def chain_starts(archives: list[AuditArchive] | None = None) -> dict[str, dict[s
     return starts
 
 
-def check_manifests() -> tuple[int, str]:
-    """(archives checked, the first problem): each signature, and each month linking on."""
+def check_manifests(archives: list[AuditArchive] | None = None) -> tuple[int, str]:
+    """(archives checked, the first problem): each manifest's signature, each naming the one
+    before it, the months in a row, and each chain following on from month to month."""
+    if archives is None:
+        archives = list(AuditArchive.objects.order_by("month"))
+    if not archives:
+        return 0, ""
+    try:
+        key = checkpoint_key()
+    except ImproperlyConfigured:
+        return 0, (
+            "archived months cannot be checked without ISG_CHECKPOINT_KEY, which signed their "
+            "manifests: set it where the log is verified"
+        )
     starts: dict[str, dict[str, Any]] = {}
-    archives = list(AuditArchive.objects.order_by("month"))
+    previous: AuditArchive | None = None
     for count, archive in enumerate(archives):
-        expected = manifest_signature(archive.manifest)
-        if not hmac.compare_digest(expected, archive.signature):
-            return count, f"the manifest of the archived month {archive.month:%Y-%m} does not " \
-                "match its signature: it was changed after it was signed"  # fmt: skip
-        for key, chain in archive.manifest["chains"].items():
-            before = starts.get(key)
-            follows = before["hash"] if before else None
+        month = f"{archive.month:%Y-%m}"
+        signature = hmac.new(key, _canonical(archive.manifest), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, archive.signature):
+            return count, f"the manifest of the archived month {month} does not match its " \
+                "signature: it was changed after it was signed"  # fmt: skip
+        named = archive.manifest.get("previous_manifest", "")
+        if (previous is None and named) or (
+            previous is not None
+            and (
+                named != manifest_digest(previous.manifest)
+                or archive.month != next_month(previous.month)
+            )
+        ):
+            return count, f"the archived month {month} does not follow the month archived " \
+                "before it: an archived month is missing or was replaced"  # fmt: skip
+        for chain_key_, chain in archive.manifest["chains"].items():
+            before = starts.get(chain_key_)
             if before and (
-                chain["first"]["previous_hash"] != follows
+                chain["first"]["previous_hash"] != before["hash"]
                 or chain["first"]["position"] != before["position"] + 1
             ):
-                return count, f"the archived month {archive.month:%Y-%m} does not follow on " \
-                    f"from the month archived before it in chain {key}"  # fmt: skip
-            starts[key] = chain["last"]
+                return count, f"the archived month {month} does not follow on from the month " \
+                    f"archived before it in chain {chain_key_}"  # fmt: skip
+            starts[chain_key_] = chain["last"]
+        previous = archive
     return len(archives), ""
 
 
@@ -261,12 +287,23 @@ AS $$ BEGIN RAISE EXCEPTION 'archived audit events cannot be changed (%)', TG_TA
 
 
 def _move_to_archive(name: str) -> str:
+    """Into the archive schema, read-only; whoever may read the live log may read it there
+    (records sealed in the month are checked against it from the web pages)."""
     target = f"{ARCHIVE_SCHEMA}.{name}"
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {ARCHIVE_SCHEMA}")
         cursor.execute(f"REVOKE ALL ON SCHEMA {ARCHIVE_SCHEMA} FROM PUBLIC")
         cursor.execute(_READ_ONLY)
         cursor.execute(f"ALTER TABLE {name} SET SCHEMA {ARCHIVE_SCHEMA}")
+        cursor.execute(
+            "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text "
+            "END FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = to_regclass(%s) "
+            "AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner",
+            [PARENT],
+        )
+        for (reader,) in cursor.fetchall():
+            cursor.execute(f"GRANT USAGE ON SCHEMA {ARCHIVE_SCHEMA} TO {reader}")
+            cursor.execute(f"GRANT SELECT ON {target} TO {reader}")
         cursor.execute(
             f"CREATE TRIGGER archived_read_only BEFORE INSERT OR UPDATE OR DELETE ON {target} "
             f"FOR EACH ROW EXECUTE FUNCTION {ARCHIVE_SCHEMA}.refuse_change()"
@@ -279,11 +316,14 @@ def _move_to_archive(name: str) -> str:
 
 
 def _detach_and_keep(
-    month: date, chains: dict[str, Any], events: int, file: Path | None, file_digest: str,
-    today: date | None,
+    month: date, chains: dict[str, Any], events: int,
+    files: tuple[Path | None, Path | None], file_digest: str, today: date | None,
 ) -> AuditArchive:  # fmt: skip
-    """The short part, in one transaction: check again, detach, move, keep the manifest."""
+    """The short part, in one transaction: check again, detach, move, keep the manifest;
+    the file gets its final name last, before the commit (a file whose row is missing is
+    found by the next run; a row whose file is missing could not be)."""
     name = partition_name(month)
+    temporary, file = files
     with transaction.atomic():
         with connection.cursor() as cursor:
             # No hold can be placed or released until this transaction ends.
@@ -291,10 +331,26 @@ def _detach_and_keep(
         if problem := _refusal(month, today):
             raise ArchiveRefused(problem)
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {name}")
+            # Detaching locks the whole audit table: wait a few seconds for the readers and
+            # writers ahead (a long verification, an export), never queue everyone behind it.
+            cursor.execute(f"SET LOCAL lock_timeout = '{DETACH_LOCK_TIMEOUT}'")
+            try:
+                with transaction.atomic():
+                    cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {name}")
+            except OperationalError as exc:
+                raise ArchiveRefused(
+                    "the audit table was busy (a long read or write held it): nothing was "
+                    "archived; run the command again at a quieter time"
+                ) from exc
+            cursor.execute("SET LOCAL lock_timeout = 0")
             cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608
             if cursor.fetchone()[0] != events:
                 raise ArchiveRefused(f"events were added to {month:%B %Y} while it was checked")
+            cursor.execute(
+                f"SELECT count(*) FROM {name} WHERE action = %s AND details ? %s",  # noqa: S608
+                [str(AuditAction.DECISION_SUBMITTED), "record_digest"],
+            )
+            sealed = cursor.fetchone()[0]
         table = _move_to_archive(name)
         previous = AuditArchive.objects.order_by("-month").first()
         manifest = {
@@ -304,6 +360,7 @@ def _detach_and_keep(
             "to": f"{next_month(month).isoformat()}T00:00:00+00:00",
             "table": table,
             "events": events,
+            "sealed_submissions": sealed,
             "chains": chains,
             "file": file.name if file else "",
             "file_sha256": file_digest,
@@ -334,6 +391,13 @@ def _detach_and_keep(
                 "file_sha256": file_digest,
             },
         )
+        if temporary is not None and file is not None:
+            temporary.rename(file)
+            folder = os.open(file.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
     return archive
 
 
@@ -356,14 +420,36 @@ def archive_month(
     try:
         if directory is not None:
             temporary, final, file_digest = _export(name, directory, month)
-        archive = _detach_and_keep(month, chains, events, final, file_digest, today)
+        archive = _detach_and_keep(month, chains, events, (temporary, final), file_digest, today)
     except BaseException:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
         raise
-    if temporary is not None and final is not None:
-        temporary.rename(final)
     return archive
+
+
+_ARCHIVED_TABLE = re.compile(rf"^{ARCHIVE_SCHEMA}\.decisions_auditevent_y\d{{4}}m\d{{2}}$")
+
+
+def _archived_tables() -> list[str]:
+    """The archived months' tables, each name checked before it goes into SQL."""
+    tables = list(AuditArchive.objects.order_by("month").values_list("table", flat=True))
+    return [table for table in tables if _ARCHIVED_TABLE.match(table)]
+
+
+def archived_places(key: str, places: set[int]) -> dict[tuple[str, int], tuple[int, str]]:
+    """(chain, place) -> (sequence, hash) of archived events (a checkpoint may name them)."""
+    tables = _archived_tables()
+    if not tables:
+        return {}
+    place = "sequence" if key == LEGACY_CHAIN else "position"
+    select = " UNION ALL ".join(
+        f"SELECT {place}, sequence, hash FROM {table} WHERE chain = %s AND {place} = ANY(%s)"  # noqa: S608
+        for table in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(select, [key, sorted(places)] * len(tables))
+        return {(key, at): (sequence, hash_) for at, sequence, hash_ in cursor.fetchall()}
 
 
 def archived_submissions(
@@ -371,7 +457,7 @@ def archived_submissions(
 ) -> list[AuditEvent]:
     """Submission events kept in archived months for these records, or whose record digest
     starts with `digest_prefix` (AuditEvent instances read from the archive tables)."""
-    tables = list(AuditArchive.objects.order_by("month").values_list("table", flat=True))
+    tables = _archived_tables()
     if not tables:
         return []
     clauses, params = ["action = %s"], [str(AuditAction.DECISION_SUBMITTED)]
@@ -382,7 +468,7 @@ def archived_submissions(
         clauses.append("details->>'record_digest' LIKE %s")
         params.append(digest_prefix.replace("%", "").replace("_", "") + "%")
     select = " UNION ALL ".join(
-        f"SELECT * FROM {table} WHERE {' AND '.join(clauses)}"  # noqa: S608 - our table names
+        f"SELECT * FROM {table} WHERE {' AND '.join(clauses)}"  # noqa: S608 - checked names
         for table in tables
     )
     return list(AuditEvent.objects.raw(f"{select} ORDER BY sequence", params * len(tables)))

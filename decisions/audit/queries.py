@@ -130,13 +130,18 @@ def _micros(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
 
+# A hint outside these years is ignored (a tampered link; nothing is logged so early or late).
+_HINT_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+
+
 def _from_micros(value: int | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+        moment = datetime.fromtimestamp(value / 1_000_000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+    return moment if _HINT_RANGE[0] <= moment < _HINT_RANGE[1] else None
 
 
 def _windows(events: QuerySet[AuditEvent], anchor: datetime | None) -> Iterator[tuple]:

@@ -35,7 +35,7 @@ from decisions.audit.checkpoints import (
 from decisions.audit.record import AuditChainBroken, record_event
 from decisions.audit.records import verify_records
 from decisions.audit.walk import ChainWalk, Head, walk
-from decisions.models import AuditChain, AuditEvent, AuditVerification, User
+from decisions.models import AuditArchive, AuditChain, AuditEvent, AuditVerification, User
 
 # Enough to name rows past the head without letting a flood of them exhaust memory.
 PAST_HEAD_LIMIT = 100_000
@@ -110,7 +110,12 @@ def _workers(requested: int | None, chains: int, events: int, using: str) -> int
 
 
 def _walk_all(
-    heads: dict[str, Head], keys: list[str], workers: int, chunk_size: int, using: str
+    heads: dict[str, Head],
+    keys: list[str],
+    workers: int,
+    chunk_size: int,
+    using: str,
+    archives: list[AuditArchive],
 ) -> list[ChainWalk]:
     legacy = heads.get(LEGACY_CHAIN)
     legacy_hash = legacy.hash if legacy else GENESIS_HASH
@@ -210,12 +215,15 @@ def verify_chain(
             "key", "position", "hash"
         )
     }
-    _, problem = check_manifests()
+    archives = list(AuditArchive.objects.using(using).order_by("month"))
+    _, problem = check_manifests(archives)
     if problem:
         return ChainCheck(False, 0, 0, GENESIS_HASH, None, problem)
     keys = _ordered(set(heads) | set(_chain_keys(using)))
     count = sum(h.position for h in heads.values())
-    walks = _walk_all(heads, keys, _workers(workers, len(keys), count, using), chunk_size, using)
+    walks = _walk_all(
+        heads, keys, _workers(workers, len(keys), count, using), chunk_size, using, archives
+    )
     check = _combine(walks)
     if not check.ok:
         return check

@@ -72,6 +72,15 @@ def partition_audit_table(apps, schema_editor):
             [TABLE],
         )
         foreign_keys = cursor.fetchall()
+        # Whoever had privileges on the table has them on the new one (db_roles narrowed the
+        # app role to SELECT, INSERT on this evidence table; the default privileges would not).
+        cursor.execute(
+            "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+            "ELSE a.grantee::regrole::text END FROM pg_class c, aclexplode(c.relacl) a "
+            "WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner",
+            [TABLE],
+        )
+        grants = cursor.fetchall()
         cursor.execute(f"SELECT min(created_at), COALESCE(max(id), 0), count(*) FROM {TABLE}")
         oldest, last_id, count = cursor.fetchone()
         cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
@@ -113,6 +122,16 @@ def partition_audit_table(apps, schema_editor):
             cursor.execute(definition.replace(f"ON public.{OLD} ", f"ON public.{TABLE} "))
             if comment is not None:
                 cursor.execute(f"COMMENT ON TRIGGER {name} ON {TABLE} IS %s", [comment])
+        cursor.execute(
+            "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text "
+            "END FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = to_regclass(%s) "
+            "AND a.grantee <> c.relowner",
+            [TABLE],
+        )
+        for (grantee,) in cursor.fetchall():
+            cursor.execute(f"REVOKE ALL ON {TABLE} FROM {grantee}")
+        for privilege, grantee in grants:
+            cursor.execute(f"GRANT {privilege} ON {TABLE} TO {grantee}")
 
 
 def unpartition_audit_table(apps, schema_editor):
@@ -124,6 +143,17 @@ def unpartition_audit_table(apps, schema_editor):
         cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
         if cursor.fetchone()[0] != "p":
             return
+        # Going back would drop the signed manifests and the holds, and strand the archived
+        # months: evidence. Refused while there are any.
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM decisions_auditarchive) + "
+            "(SELECT count(*) FROM decisions_legalhold)"
+        )
+        if cursor.fetchone()[0]:
+            raise RuntimeError(
+                "audit months are archived or legal holds exist: migrating back past 0014 "
+                "would drop their evidence; refused"
+            )
         cursor.execute(
             "SELECT pg_get_triggerdef(oid), tgname, obj_description(oid, 'pg_trigger') "
             "FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",

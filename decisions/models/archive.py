@@ -10,6 +10,7 @@ ISG. An organisation under a legal hold is never archived.
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
@@ -65,6 +66,10 @@ class LegalHold(models.Model):
 
     class Meta:
         ordering = ["-placed_at"]
+        # Released, never removed (the app's role has no DELETE on it either: db_roles).
+        triggers = [
+            pgtrigger.Protect(name="never_deleted", operation=pgtrigger.Delete),
+        ]
         constraints = [
             # One hold in force per organisation: a second would add nothing but confusion.
             models.UniqueConstraint(

@@ -274,7 +274,10 @@ def _delete_leftovers(cutoff: datetime) -> int:
     for name in files:
         if not EXPORT_FILE.fullmatch(name) or name in kept:
             continue
-        if storage.get_modified_time(name) < cutoff:
-            storage.delete(name)
-            removed += 1
+        try:
+            if storage.get_modified_time(name) < cutoff:
+                storage.delete(name)
+                removed += 1
+        except Exception as exc:  # one file the storage will not give: the rest still go
+            logger.warning("could not prune a leftover export file: %s", type(exc).__name__)
     return removed

@@ -18,8 +18,9 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from decisions.audit.partitions import ARCHIVE_SCHEMA
 from decisions.audit.partitions import PARENT as AUDIT_TABLE
-from decisions.models import AuditChain
+from decisions.models import AuditArchive, AuditChain, LegalHold
 from decisions.models.base import AppendOnly
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -42,6 +43,10 @@ def evidence_tables() -> list[str]:
 def expected_privileges(table: str) -> tuple[str, ...]:
     if table.startswith(f"{AUDIT_TABLE}_"):
         return ()  # an audit partition: reached through its parent only (audit.partitions)
+    if table == AuditArchive._meta.db_table:
+        return ("SELECT",)  # written by `archive_audit`, run as the owner, only
+    if table == LegalHold._meta.db_table:
+        return ("SELECT", "INSERT", "UPDATE")  # placed and released, never deleted
     if table in evidence_tables():
         return EVIDENCE
     if table == AuditChain._meta.db_table:
@@ -99,6 +104,12 @@ def role_statements(
         "DO $$ DECLARE p text; BEGIN FOR p IN SELECT inhrelid::regclass::text FROM pg_inherits "  # noqa: S608
         f"WHERE inhparent = to_regclass('{AUDIT_TABLE}') LOOP "
         f"EXECUTE format('REVOKE ALL ON TABLE %s FROM {a}', p); END LOOP; END $$",
+        f'REVOKE INSERT ON TABLE "{AuditArchive._meta.db_table}" FROM {a}',
+        f'REVOKE DELETE ON TABLE "{LegalHold._meta.db_table}" FROM {a}',
+        # Archived months (decisions.audit.archive): read-only, for checking old records.
+        f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_namespace WHERE nspname = '{ARCHIVE_SCHEMA}') "
+        f"THEN EXECUTE 'GRANT USAGE ON SCHEMA {ARCHIVE_SCHEMA} TO {a}'; "
+        f"EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA {ARCHIVE_SCHEMA} TO {a}'; END IF; END $$",
         f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {a}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {a}",
         # Tables a later migration creates get the working grants at once; run this command
