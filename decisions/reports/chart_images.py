@@ -7,13 +7,12 @@ is then done by the chart's own request, once for the same numbers (kept in Djan
 under the digest, whoever asked), and a browser keeps an image as long as it likes: a new
 number is a new digest, so a new address.
 
-Who may have a chart: the page, having counted a report for its user, notes "this user, these
-filters, this chart, this digest" in the cache (with the plot itself). A chart request whose
-note is there is served from it; otherwise (the note expired, or the address was never on a
-page of theirs) the report is counted again for the user and the chart is served only if its
-digest is the one asked for. So a digest from another organisation, another user's filters or
-an edited address is 404, and the note also covers the figures changing between the page and
-its images.
+Who may have a chart: the page, having counted a report for its user, notes in the cache the
+plots it showed that user with those filters. A chart request for one of them is served from
+the note; otherwise (the note expired, or the address was never on their page) the report is
+counted again for the user and the chart is served only if its digest is the one asked for.
+So a digest from another organisation, another user's filters or an edited address is 404,
+and the note also covers the figures changing between the page and its images.
 """
 
 from __future__ import annotations
@@ -36,10 +35,10 @@ def _image_key(digest: str) -> str:
     return f"isg-report-chart:{digest}"
 
 
-def _shown_key(user: User, filters: ReportFilters, name: str, digest: str) -> str:
+def _shown_key(user: User, filters: ReportFilters) -> str:
     # Hashed: the filters and ids stay out of the cache's keys.
-    shown = repr((user.pk, sorted(filters.to_json().items()), name, digest))
-    return "isg-report-chart-shown:" + hashlib.sha256(shown.encode()).hexdigest()
+    shown = repr((user.pk, sorted(filters.to_json().items())))
+    return "isg-report-charts-shown:" + hashlib.sha256(shown.encode()).hexdigest()
 
 
 def chart_svg(plot: Plot) -> str:
@@ -53,28 +52,24 @@ def chart_svg(plot: Plot) -> str:
 
 
 def page_charts(user: User, filters: ReportFilters, report: Report) -> dict[str, Plot]:
-    """The report's charts for its page, each noted as shown to `user` (one cache read when
-    they were noted before)."""
+    """The report's charts for its page, noted as shown to `user` with these filters (one
+    cache read, and one write when they changed)."""
     plots = charts.report_plots(report)
-    keys = {_shown_key(user, filters, name, p.digest): p for name, p in plots.items()}
-    noted = cache.get_many(list(keys))
-    missing = {key: plot for key, plot in keys.items() if key not in noted}
-    if missing:
-        cache.set_many(missing, SHOWN_SECONDS)
+    key = _shown_key(user, filters)
+    if cache.get(key) != plots:
+        cache.set(key, plots, SHOWN_SECONDS)
     return plots
 
 
 def shown_plot(user: User, filters: ReportFilters, name: str, digest: str) -> Plot | None:
     """The chart `name` of the user's report with these filters, if its digest is `digest`;
     None if the user's report has no such chart."""
-    key = _shown_key(user, filters, name, digest)
-    plot = cache.get(key)
-    if plot is None:
-        plot = charts.report_plots(build_report(user, filters)).get(name)
-        if plot is None or plot.digest != digest:
-            return None
-        cache.set(key, plot, SHOWN_SECONDS)
-    return plot
+    plot = (cache.get(_shown_key(user, filters)) or {}).get(name)
+    if plot is not None and plot.digest == digest:
+        return plot
+    # Not on the page last shown for these filters: count the report again.
+    plot = charts.report_plots(build_report(user, filters)).get(name)
+    return plot if plot is not None and plot.digest == digest else None
 
 
 def report_charts(report: Report) -> dict[str, Chart]:
