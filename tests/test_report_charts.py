@@ -182,9 +182,16 @@ def test_a_chart_the_report_does_not_have_is_404(as_manager, made):
     assert as_manager.get(src).status_code == 404
 
 
-def test_filters_that_are_not_valid_are_404(as_manager, made):
-    src = chart_sources(as_manager)["months"].replace("date_from_1=", "date_from_1=13")
-    assert as_manager.get(src).status_code == 404
+@pytest.mark.parametrize(
+    "bad",
+    ["date_from_1=13", "date_from_2=99999999999999999999", "date_from_0=%C2%B3",
+     "organisation=%00", "outcome=nonsense"],
+)  # fmt: skip
+def test_filters_that_are_not_valid_are_404_never_500(as_manager, made, bad):
+    name = bad.split("=")[0]
+    path, query = chart_sources(as_manager)["months"].split("?")
+    kept = "&".join(pair for pair in query.split("&") if not pair.startswith(f"{name}="))
+    assert as_manager.get(f"{path}?{kept}&{bad}").status_code == 404
 
 
 def test_a_chart_is_still_served_after_its_figures_change(as_manager, made, practitioner):
@@ -270,6 +277,18 @@ def test_no_text_of_a_chart_is_cut_off(plot):
     drawn = figure.axes[0].get_tightbbox(renderer)  # tick labels, axis labels, notes, legend
     assert drawn.x0 >= 0 and drawn.y0 >= 0
     assert drawn.x1 <= figure.bbox.x1 and drawn.y1 <= figure.bbox.y1
+
+
+@pytest.mark.parametrize(
+    "plot",
+    [PLOTS["no decisions"], charts.Plot("months", "months", "By month", (("Jan", 0.0),) * 3)],
+    ids=["bars", "months"],
+)
+def test_with_no_decisions_the_count_axis_still_starts_at_0(plot):
+    figure = charts.figure_for(plot)
+    axes = figure.axes[0]
+    low, high = axes.get_xlim() if plot.kind == "bars" else axes.get_ylim()
+    assert (low, high) == (0, 1)
 
 
 @pytest.mark.parametrize("plot", PLOTS.values(), ids=PLOTS.keys())

@@ -205,6 +205,12 @@ def _frame(figure: Figure, *, left: float, bottom: float, right: float, top: flo
     )
 
 
+def _top(values: Sequence[float]) -> float:
+    """The end of a count axis: 5% past the largest count (as matplotlib would), or 1 when
+    every count is 0 (matplotlib would centre 0, and the bars would start mid-chart)."""
+    return 1.05 * max(values, default=0.0) or 1.0
+
+
 def _counts(axis: Axis) -> None:
     """Whole numbers, thousands separated, at five or so round steps."""
     axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], integer=True))
@@ -265,6 +271,7 @@ def _draw_bars(plot: Plot) -> Figure:
     notes = [shown if value is None else f"{value:,.0f}" for _, value, shown in plot.rows]
     positions = range(len(plot.rows))
     axes.barh(positions, values, color=plot.colour)
+    axes.set_xlim(0, _top(values))
     axes.set_yticks(list(positions), labels=labels)
     axes.invert_yaxis()
     _counts(axes.xaxis)
@@ -297,6 +304,7 @@ def _draw_months(plot: Plot) -> Figure:
     figure, axes = _figure(plot)
     values = [0.0 if value is None else value for _, value in plot.rows]
     axes.bar(range(len(values)), values, color=BLUE)
+    axes.set_ylim(0, _top(values))
     bottom = _month_axis(axes, [label for label, _ in plot.rows])
     left = _value_axis(axes, "Decisions")
     _frame(figure, left=left, bottom=bottom, right=EDGE + 0.1, top=EDGE + _line(TICK_SIZE) / 2)
