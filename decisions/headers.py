@@ -124,6 +124,15 @@ def files_refusal(request: HttpRequest) -> str:
     return ""
 
 
+def kept_privately(response: HttpResponse, seconds: int) -> HttpResponse:
+    """Let the user's own browser (never a shared cache) keep a signed-in response unchanged
+    for `seconds`: for content with no personal data whose address changes whenever it
+    would (a report chart, named by the digest of its numbers)."""
+    response["Cache-Control"] = f"private, max-age={seconds}, immutable"
+    response.isg_kept_privately = True  # type: ignore[attr-defined]
+    return response
+
+
 def refused(request: HttpRequest, problem: str) -> HttpResponse:
     context = {"problem": problem, "limit_kb": settings.ISG_MAX_POST_BYTES // 1000}
     return render(request, "413.html", context, status=STATUSES[problem])
@@ -140,7 +149,9 @@ class SecurityHeadersMiddleware:
         response = refused(request, problem) if problem else self.get_response(request)
         # Pages for a signed-in user and downloads hold personal data: no cache (the
         # browser's, a proxy's) may keep them, so Back after signing out shows nothing.
-        if signed_in(request) or is_download(response):
+        # Except what a view marked kept_privately (a report chart: counts, no personal data).
+        kept = getattr(response, "isg_kept_privately", False)
+        if (signed_in(request) or is_download(response)) and not kept:
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)

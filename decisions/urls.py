@@ -38,6 +38,7 @@ urlpatterns = [
     path("reports/decisions/", reports.decisions, name="report_decisions"),
     path("reports/export/", reports.export, name="report_export_start"),
     path("reports/exports/", reports.export_list, name="report_exports"),
+    path("reports/charts/<slug:name>/<slug:digest>.svg", reports.chart, name="report_chart"),
     path("reports/exports/<uuid:public_id>/", reports.export_status, name="report_export"),
     path(
         "reports/exports/<uuid:public_id>/download/",

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 
-from decisions.headers import PERMISSIONS_POLICY, SecurityHeadersMiddleware
+from decisions.headers import PERMISSIONS_POLICY, SecurityHeadersMiddleware, kept_privately
 from decisions.models import AuditEvent, Decision
 from tests.conftest import client_for
 from tests.factories import answered_decision
@@ -80,6 +80,18 @@ def test_a_download_is_not_stored_whoever_asks():
     request = RequestFactory().get("/download")
     request.user = AnonymousUser()
     assert not_stored(SecurityHeadersMiddleware(download)(request))
+
+
+@pytest.mark.django_db
+def test_a_response_marked_kept_privately_may_be_kept_by_the_browser_alone(practitioner):
+    def chart(request: HttpRequest) -> HttpResponse:
+        return kept_privately(HttpResponse(b"<svg/>", content_type="image/svg+xml"), 60)
+
+    request = RequestFactory().get("/chart")
+    request.user = practitioner
+    response = SecurityHeadersMiddleware(chart)(request)
+    assert response["Cache-Control"] == "private, max-age=60, immutable"
+    assert "Pragma" not in response
 
 
 @pytest.mark.django_db

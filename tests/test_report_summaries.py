@@ -222,20 +222,18 @@ def test_sign_off_times_are_kept_to_the_minute_5_minutes_or_the_hour():
 
 
 def test_a_chart_is_drawn_once_for_the_same_numbers(decisions, manager, monkeypatch):
-    from decisions.reports import charts
+    from decisions.reports import chart_images, charts
 
     report = build_report(manager, replace(PERIOD, organisation=manager.organisation))
-    charts.report_charts(report)
+    chart_images.report_charts(report)
     drawn = []
-    real_bar_chart = charts.bar_chart
-    monkeypatch.setattr(
-        charts, "bar_chart", lambda *a, **k: drawn.append(a[0]) or real_bar_chart(*a, **k)
-    )
-    again = charts.report_charts(report)
+    real_draw = charts.draw
+    monkeypatch.setattr(charts, "draw", lambda plot: drawn.append(plot.title) or real_draw(plot))
+    again = chart_images.report_charts(report)
     assert drawn == []
-    assert again["outcomes"].svg == real_bar_chart("Decisions by outcome", report.by_outcome).svg
+    assert again["outcomes"].svg == real_draw(charts.report_plots(report)["outcomes"])
     other = replace(report, by_outcome=report.by_outcome[:2])
-    charts.report_charts(other)
+    chart_images.report_charts(other)
     assert drawn == ["Decisions by outcome"]
 
 

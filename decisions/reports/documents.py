@@ -36,7 +36,7 @@ from weasyprint.urls import URLFetcherResponse
 
 from decisions import pdf
 from decisions.models import Decision, ExportKind, User
-from decisions.reports import charts
+from decisions.reports import chart_images, charts
 from decisions.reports.fields import REPORTED, Labels, answer, answer_steps
 from decisions.reports.figures import Report, approved_at, build_report, describe_duration
 from decisions.reports.filters import ReportFilters, counted_decisions, is_aggregate_only
@@ -252,7 +252,7 @@ def report_pdf(user: User, filters: ReportFilters) -> bytes:
     report = build_report(user, filters)
     context = {
         "report": report,
-        "charts": charts.report_charts(report),
+        "charts": chart_images.report_charts(report),  # drawn here (the export task) if new
         "filters": filters.described(),
         "turnaround_median": describe_duration(report.turnaround.median),
         "turnaround_p90": describe_duration(report.turnaround.p90),

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from csp.constants import NONE, UNSAFE_INLINE
+from csp.decorators import csp
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -30,14 +32,20 @@ from decisions.access import REPORTERS
 from decisions.accounts.decorators import recent_authentication_required
 from decisions.audit import record_refusal
 from decisions.forms.reports import DrilldownForm, ReportFilterForm, form_for
+from decisions.headers import kept_privately
 from decisions.models import Export, ExportKind, ExportStatus
-from decisions.reports import charts, exports
+from decisions.reports import chart_images, exports
 from decisions.reports.documents import CONTENT_TYPES, ExportRefused
 from decisions.reports.drilldown import DrilldownRefused, drilldown_decisions, drilldown_viewed
 from decisions.reports.figures import build_report, describe_duration
 from decisions.reports.filters import is_aggregate_only
 from decisions.reports.storage import ExportFileUnavailable, export_file_open
 from decisions.views.guards import role_required
+
+# A chart is matplotlib's SVG: no script, styled by attributes. Should a browser apply the
+# image's own policy (or the image be opened on its own), it needs inline styles, nothing else:
+# the whole policy of a chart response.
+CHART_CSP = {"default-src": [NONE], "style-src": [UNSAFE_INLINE], "frame-ancestors": [NONE]}
 
 
 class ExportForm(forms.Form):
@@ -64,7 +72,9 @@ def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> Ht
         own = not is_aggregate_only(request.user, filters)
         context.update(
             report=report,
-            charts=charts.report_charts(report),
+            # Each chart is an <img> at its own address (report_chart): drawn by that request.
+            charts=chart_images.page_charts(request.user, filters, report),
+            chart_query=urlencode(sorted(filters.form_data().items())),
             described=filters.described(),
             export_fields=sorted(filters.form_data().items()),
             turnaround_median=describe_duration(report.turnaround.median),
@@ -81,6 +91,26 @@ def _page(request: HttpRequest, form: ReportFilterForm, status: int = 200) -> Ht
 def index(request: HttpRequest) -> HttpResponse:
     form = form_for(request.user, request.GET)
     return _page(request, form, status=200 if form.is_valid() else 400)
+
+
+CHART_KEPT_SECONDS = 365 * 24 * 60 * 60  # a chart's address changes with its numbers
+
+
+@role_required(*REPORTERS)
+@require_GET
+@csp(CHART_CSP)
+def chart(request: HttpRequest, name: str, digest: str) -> HttpResponse:
+    """One chart of the reports page, as an SVG image. Its address is the report's filters and
+    the digest of what it plots: a chart the user's report does not show is 404, like filters
+    they may not use (another organisation's)."""
+    form = form_for(request.user, request.GET)
+    if not form.is_valid():
+        raise Http404("No such chart")
+    plot = chart_images.shown_plot(request.user, form.filters(), name, digest)
+    if plot is None:
+        raise Http404("No such chart")
+    response = HttpResponse(chart_images.chart_svg(plot), content_type="image/svg+xml")
+    return kept_privately(response, CHART_KEPT_SECONDS)
 
 
 DRILLDOWN_PAGE = 50

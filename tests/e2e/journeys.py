@@ -464,6 +464,21 @@ def manager_filters_a_report_and_downloads_the_csv(page: Page, email: str, outco
     return seen
 
 
+def manager_sees_the_report_charts(page: Page, email: str) -> list[dict]:
+    """The reports page's charts, as the browser loaded them (each an image at its own
+    address): their addresses, alt text, and drawn sizes."""
+    sign_in(page, email)
+    goto(page, "/reports/")
+    images = page.locator("img.isg-chart")
+    images.last.scroll_into_view_if_needed()
+    page.wait_for_load_state("load")  # every image loaded (or failed)
+    screenshot(page, "manager-report-charts")
+    return images.evaluate_all(
+        """imgs => imgs.map(img => ({src: img.getAttribute('src'), alt: img.alt,
+            complete: img.complete, width: img.naturalWidth, height: img.naturalHeight}))"""
+    )
+
+
 # ----------------------------------------------------- after submitting: back to the decider ----
 
 
