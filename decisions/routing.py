@@ -46,6 +46,7 @@ REPLICA_URL_NAMES = frozenset(
     {
         "reports",
         "report_decisions",
+        "report_chart",  # a chart whose note has gone recounts its report
         "review_audit",
         "review_audit_export",
     }
