@@ -276,13 +276,26 @@ def build_events(count: int) -> float:
 
 def index_sizes() -> None:
     with connection.cursor() as cursor:
+        # Partitioned (migration 0014): each index is one per month; summed by the parent's
+        # index name (or the per-month unique index's suffix).
         cursor.execute(
-            "SELECT indexrelname, pg_relation_size(indexrelid) FROM pg_stat_user_indexes "
-            "WHERE relname = 'decisions_auditevent' ORDER BY 2 DESC"
+            "SELECT COALESCE(parent.relname, regexp_replace(i.relname, "
+            "'^decisions_auditevent_(y[0-9]+m[0-9]+|default)_', '')), "
+            "sum(pg_relation_size(i.oid))::bigint FROM pg_partition_tree('decisions_auditevent') t "
+            "JOIN pg_index x ON x.indrelid = t.relid JOIN pg_class i ON i.oid = x.indexrelid "
+            "LEFT JOIN pg_inherits h ON h.inhrelid = i.oid "
+            "LEFT JOIN pg_class parent ON parent.oid = h.inhparent "
+            "WHERE t.isleaf GROUP BY 1 ORDER BY 2 DESC"
         )
         rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT count(*) FROM pg_partition_tree('decisions_auditevent') WHERE isleaf"
+        )
+        (months,) = cursor.fetchone()
     total = sum(size for _, size in rows)
-    print(f"  {len(rows)} indexes on the audit table, {total / 2**20:,.0f} MiB:")
+    print(
+        f"  {len(rows)} indexes on the audit table ({months} partitions), {total / 2**20:,.0f} MiB:"
+    )
     for name, size in rows:
         print(f"    {name}: {size / 2**20:,.0f} MiB")
 

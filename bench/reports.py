@@ -88,7 +88,12 @@ from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from decisions.audit.partitions import ensure_partitions  # noqa: E402
-from decisions.audit.queries import AuditFilters, event_page, filtered_events  # noqa: E402
+from decisions.audit.queries import (  # noqa: E402
+    AuditFilters,
+    event_page,
+    filtered_events,
+    page_anchor,
+)
 from decisions.guidance.store import pack_load_files  # noqa: E402
 from decisions.models import GuidancePack, Organisation, ReportSummary, Role, User  # noqa: E402
 from decisions.reports import summary_figures  # noqa: E402
@@ -462,7 +467,7 @@ def main() -> None:
         end = today - timedelta(days=30)
         filters = AuditFilters(date_from=end - timedelta(days=days - 1), date_to=end)
         windows[f"{days}-day window"] = lambda f=filters: event_page(
-            filtered_events(people[Role.LEAD], f)
+            filtered_events(people[Role.LEAD], f), anchor=page_anchor(f)
         )
     times = p95_rounds(windows, REQUESTS * 2)
     for name, values in times.items():

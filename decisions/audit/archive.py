@@ -29,7 +29,6 @@ import hmac
 import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -130,13 +129,6 @@ def check_manifests(archives: list[AuditArchive] | None = None) -> tuple[int, st
     return len(archives), ""
 
 
-@dataclass(frozen=True)
-class Candidate:
-    month: date
-    table: str
-    events: int
-
-
 def _held_organisations(table: str) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -184,7 +176,7 @@ def _refusal(month: date, today: date | None) -> str:
         if cursor.fetchone()[0]:
             return (
                 f"events of {month:%B %Y} or earlier are in the default partition: they would be "
-                "left behind (see docs/scaling.md, 'Partitions')"
+                "left behind (docs/scaling.md, 'The audit table')"
             )
     held = _held_organisations(partition_name(month))
     if held:
@@ -193,7 +185,8 @@ def _refusal(month: date, today: date | None) -> str:
 
 
 def _segment_walk(table: str) -> tuple[dict[str, Any], int]:
-    """Walk every chain in a detached month; its manifest's chains and its event count."""
+    """Walk every chain in one month's partition (still attached: its rows no longer change);
+    the manifest's chains and the month's event count."""
     starts = chain_starts()
     legacy = AuditChain.objects.filter(key=LEGACY_CHAIN).values_list("hash", flat=True).first()
     with connection.cursor() as cursor:

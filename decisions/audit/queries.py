@@ -64,13 +64,19 @@ def filtered_events(user: User, filters: AuditFilters) -> QuerySet[AuditEvent]:
         events = events.filter(action=filters.action)
     if filters.reference:
         events = events.filter(reference=filters.reference.upper())
-    if filters.date_from:
-        start = _start_of(filters.date_from)
-        events = events.filter(created_at__gte=start, sequence__gte=_first_sequence_from(start))
-    if filters.date_to:
-        end = _start_of(filters.date_to + timedelta(days=1))
-        events = events.filter(created_at__lt=end, sequence__lte=_last_sequence_before(end))
+    start = _start_of(filters.date_from) if filters.date_from else None
+    end = _start_of(filters.date_to + timedelta(days=1)) if filters.date_to else None
+    if start is not None:
+        first = _first_sequence_from(start, until=end)
+        events = events.filter(created_at__gte=start, sequence__gte=first)
+    if end is not None:
+        events = events.filter(created_at__lt=end, sequence__lte=_last_sequence_before(end, start))
     return events
+
+
+def page_anchor(filters: AuditFilters) -> datetime | None:
+    """Where the first page of a date-filtered view starts reading back from (event_page)."""
+    return _start_of(filters.date_to + timedelta(days=1)) if filters.date_to else None
 
 
 # The page filters by time, and bounds the sequence numbers too, so that its plan does not
@@ -83,9 +89,13 @@ def filtered_events(user: User, filters: AuditFilters) -> QuerySet[AuditEvent]:
 # bound is the lowest (highest) over every chain, and the time filter stays the real one.
 
 
-def _first_sequence_from(moment: datetime) -> int:
+# Each bound looks only inside the window when the other end is known: an event in the window
+# is never before its chain's first, nor after its chain's last, event in the window; and
+# PostgreSQL then plans the probes over the window's months only, not every month's.
+def _first_sequence_from(moment: datetime, until: datetime | None = None) -> int:
+    inside = {"created_at__lt": until} if until is not None else {}
     first_in_chain = Subquery(
-        AuditEvent.objects.filter(chain=OuterRef("key"), created_at__gte=moment)
+        AuditEvent.objects.filter(chain=OuterRef("key"), created_at__gte=moment, **inside)
         .order_by("created_at", "sequence")
         .values("sequence")[:1]
     )
@@ -93,9 +103,10 @@ def _first_sequence_from(moment: datetime) -> int:
     return low if low is not None else 2**63 - 1
 
 
-def _last_sequence_before(moment: datetime) -> int:
+def _last_sequence_before(moment: datetime, since: datetime | None = None) -> int:
+    inside = {"created_at__gte": since} if since is not None else {}
     last_in_chain = Subquery(
-        AuditEvent.objects.filter(chain=OuterRef("key"), created_at__lt=moment)
+        AuditEvent.objects.filter(chain=OuterRef("key"), created_at__lt=moment, **inside)
         .order_by("-created_at", "-sequence")
         .values("sequence")[:1]
     )
@@ -189,11 +200,13 @@ def event_page(
     before: int | None = None,
     after: int | None = None,
     at: int | None = None,
+    anchor: datetime | None = None,
     size: int = PAGE_SIZE,
 ) -> EventPage:
     """One page, newest first, after or before a sequence-number cursor.
 
     `at` is the time of the event at the cursor, as the previous page gave it: only a hint.
+    `anchor`: where the first page starts reading back from (the end of a date filter).
     Going back, any hint gives the right page (a wrong one just reads more months); going
     forward, the cursor's event is looked up at that time, and without it all months are read.
     """
@@ -207,7 +220,10 @@ def event_page(
         rows = rows[:size][::-1]
         more_older = bool(rows) and _exists_older(base, rows[-1])
     else:
-        anchor = hint if before is not None else timezone.now()
+        if before is not None:
+            anchor = hint
+        elif anchor is None:
+            anchor = timezone.now()
         rows = _older_rows(base, before, anchor, size)
         more_older = len(rows) > size
         rows = rows[:size]

@@ -70,7 +70,9 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
         filters = form.filters() if filtering else queries.AuditFilters()
         events = queries.filtered_events(request.user, filters)
         at = _cursor(request.GET.get("at"))
-        page = queries.event_page(events, before=before, after=after, at=at)
+        page = queries.event_page(
+            events, before=before, after=after, at=at, anchor=queries.page_anchor(filters)
+        )
         queries.log_read(
             AuditAction.AUDIT_VIEWED,
             user=request.user,
