@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from decisions.guidance.store import pack_load_files
 from decisions.models import Role
@@ -121,3 +124,15 @@ def client_for(user) -> Client:
 @pytest.fixture
 def as_practitioner(practitioner):
     return client_for(practitioner)
+
+
+@contextmanager
+def clock(moment):
+    """Run the app's services as if it were `moment` (its audit events land in that month).
+    Only the clock is moved: the chains, partitions and checks are the real ones."""
+    real = timezone.now
+    timezone.now = lambda: moment
+    try:
+        yield
+    finally:
+        timezone.now = real

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from io import StringIO
 
@@ -37,6 +36,7 @@ from decisions.audit.partitions import (
 )
 from decisions.models import AuditArchive, AuditEvent
 from decisions.verification import verification_code, verify_code
+from tests.conftest import clock
 from tests.factories import answered_decision
 
 pytestmark = pytest.mark.django_db
@@ -51,17 +51,6 @@ def postgres_only(settings):
         pytest.skip("the audit table is partitioned on PostgreSQL only; SQLite keeps one table")
     settings.ISG_CHECKPOINT_KEY = KEY
     settings.ISG_AUDIT_ARCHIVE_AFTER_MONTHS = 24
-
-
-@contextmanager
-def clock(moment: datetime):
-    """Run the app's services as if it were `moment` (the events land in its month)."""
-    real = timezone.now
-    timezone.now = lambda: moment
-    try:
-        yield
-    finally:
-        timezone.now = real
 
 
 def where(event: AuditEvent) -> str:

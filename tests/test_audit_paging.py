@@ -4,29 +4,18 @@ page is exactly the page that reading the whole table gives."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from decisions.audit import AuditAction, record_event
 from decisions.audit.partitions import ensure_partitions
 from decisions.audit.queries import _micros, event_page
 from decisions.models import AuditEvent
+from tests.conftest import clock
 
 pytestmark = pytest.mark.django_db
 SIZE = 7
-
-
-@contextmanager
-def clock(moment: datetime):
-    real = timezone.now
-    timezone.now = lambda: moment
-    try:
-        yield
-    finally:
-        timezone.now = real
 
 
 @pytest.fixture

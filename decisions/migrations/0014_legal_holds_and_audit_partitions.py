@@ -52,6 +52,52 @@ def _partition(cursor, name, bounds):
     )
 
 
+def _definitions(cursor):
+    """What the copy must carry over: triggers (with the comment pgtrigger keeps on each),
+    foreign keys and grants (db_roles narrowed the app role on this evidence table to SELECT,
+    INSERT; the owner's default privileges would give it more)."""
+    cursor.execute(
+        "SELECT pg_get_triggerdef(oid), tgname, obj_description(oid, 'pg_trigger') "
+        "FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
+        [TABLE],
+    )
+    triggers = cursor.fetchall()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = to_regclass(%s) AND contype = 'f'",
+        [TABLE],
+    )
+    foreign_keys = cursor.fetchall()
+    cursor.execute(
+        "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE a.grantee::regrole::text END FROM pg_class c, aclexplode(c.relacl) a "
+        "WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner",
+        [TABLE],
+    )
+    grants = cursor.fetchall()
+    return triggers, foreign_keys, grants
+
+
+def _restore(cursor, triggers, foreign_keys, grants):
+    """The new table gets the old one's foreign keys, triggers and grants, and only those."""
+    for name, definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {name} {definition}")
+    for definition, name, comment in triggers:
+        cursor.execute(definition.replace(f"ON public.{OLD} ", f"ON public.{TABLE} "))
+        if comment is not None:
+            cursor.execute(f"COMMENT ON TRIGGER {name} ON {TABLE} IS %s", [comment])
+    cursor.execute(
+        "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text "
+        "END FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = to_regclass(%s) "
+        "AND a.grantee <> c.relowner",
+        [TABLE],
+    )
+    for (grantee,) in cursor.fetchall():
+        cursor.execute(f"REVOKE ALL ON {TABLE} FROM {grantee}")
+    for privilege, grantee in grants:
+        cursor.execute(f"GRANT {privilege} ON {TABLE} TO {grantee}")
+
+
 def partition_audit_table(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
@@ -60,27 +106,7 @@ def partition_audit_table(apps, schema_editor):
         cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
         if cursor.fetchone()[0] == "p":
             return
-        cursor.execute(
-            "SELECT pg_get_triggerdef(oid), tgname, obj_description(oid, 'pg_trigger') "
-            "FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
-            [TABLE],
-        )
-        triggers = cursor.fetchall()
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = to_regclass(%s) AND contype = 'f'",
-            [TABLE],
-        )
-        foreign_keys = cursor.fetchall()
-        # Whoever had privileges on the table has them on the new one (db_roles narrowed the
-        # app role to SELECT, INSERT on this evidence table; the default privileges would not).
-        cursor.execute(
-            "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
-            "ELSE a.grantee::regrole::text END FROM pg_class c, aclexplode(c.relacl) a "
-            "WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner",
-            [TABLE],
-        )
-        grants = cursor.fetchall()
+        kept = _definitions(cursor)
         cursor.execute(f"SELECT min(created_at), COALESCE(max(id), 0), count(*) FROM {TABLE}")
         oldest, last_id, count = cursor.fetchone()
         cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
@@ -116,22 +142,7 @@ def partition_audit_table(apps, schema_editor):
         )
         for name, columns in INDEXES.items():
             cursor.execute(f"CREATE INDEX {name} ON {TABLE} ({columns})")
-        for name, definition in foreign_keys:
-            cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {name} {definition}")
-        for definition, name, comment in triggers:
-            cursor.execute(definition.replace(f"ON public.{OLD} ", f"ON public.{TABLE} "))
-            if comment is not None:
-                cursor.execute(f"COMMENT ON TRIGGER {name} ON {TABLE} IS %s", [comment])
-        cursor.execute(
-            "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text "
-            "END FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = to_regclass(%s) "
-            "AND a.grantee <> c.relowner",
-            [TABLE],
-        )
-        for (grantee,) in cursor.fetchall():
-            cursor.execute(f"REVOKE ALL ON {TABLE} FROM {grantee}")
-        for privilege, grantee in grants:
-            cursor.execute(f"GRANT {privilege} ON {TABLE} TO {grantee}")
+        _restore(cursor, *kept)
 
 
 def unpartition_audit_table(apps, schema_editor):
@@ -154,18 +165,7 @@ def unpartition_audit_table(apps, schema_editor):
                 "audit months are archived or legal holds exist: migrating back past 0014 "
                 "would drop their evidence; refused"
             )
-        cursor.execute(
-            "SELECT pg_get_triggerdef(oid), tgname, obj_description(oid, 'pg_trigger') "
-            "FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
-            [TABLE],
-        )
-        triggers = cursor.fetchall()
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = to_regclass(%s) AND contype = 'f'",
-            [TABLE],
-        )
-        foreign_keys = cursor.fetchall()
+        kept = _definitions(cursor)
         cursor.execute(f"SELECT COALESCE(max(id), 0), count(*) FROM {TABLE}")
         last_id, count = cursor.fetchone()
         cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
@@ -187,12 +187,7 @@ def unpartition_audit_table(apps, schema_editor):
         )
         for name, columns in INDEXES.items():
             cursor.execute(f"CREATE INDEX {name} ON {TABLE} ({columns})")
-        for name, definition in foreign_keys:
-            cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {name} {definition}")
-        for definition, name, comment in triggers:
-            cursor.execute(definition.replace(f"ON public.{OLD} ", f"ON public.{TABLE} "))
-            if comment is not None:
-                cursor.execute(f"COMMENT ON TRIGGER {name} ON {TABLE} IS %s", [comment])
+        _restore(cursor, *kept)
 
 
 class Migration(migrations.Migration):
