@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from decisions.guidance.store import pack_load_files
 from decisions.models import Role
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, UserFactory, answered_decision
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +136,23 @@ def clock(moment):
         yield
     finally:
         timezone.now = real
+
+
+# Reports and exports: the manager's two decisions, the manager signed in, a manager elsewhere.
+@pytest.fixture
+def made(practitioner):
+    """Two decisions of the manager's organisation, submitted today."""
+    return [
+        answered_decision(practitioner, "share_with_consent", submit=True),
+        answered_decision(practitioner, "do_not_share", submit=True),
+    ]
+
+
+@pytest.fixture
+def as_manager(manager):
+    return client_for(manager)
+
+
+@pytest.fixture
+def other_manager(other_org):
+    return UserFactory(organisation=other_org, role=Role.MANAGER, email="othermgr@example.org")

@@ -14,7 +14,6 @@ from django.urls import reverse
 from decisions.models import AuditEvent, Export, ExportStatus, Role, User
 from decisions.reports import exports
 from tests.conftest import client_for
-from tests.factories import answered_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -23,20 +22,6 @@ pytestmark = pytest.mark.django_db
 def export_files(settings, tmp_path):
     settings.ISG_EXPORTS_DIR = tmp_path / "exports"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def made(practitioner):
-    """Two decisions of the manager's organisation, submitted today."""
-    return [
-        answered_decision(practitioner, "share_with_consent", submit=True),
-        answered_decision(practitioner, "do_not_share", submit=True),
-    ]
-
-
-@pytest.fixture
-def as_manager(manager):
-    return client_for(manager)
 
 
 @pytest.fixture

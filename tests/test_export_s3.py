@@ -27,7 +27,7 @@ from django_tasks_db.management.commands import db_worker
 from decisions.models import AuditEvent, Export, ExportStatus, Role
 from decisions.reports import exports, storage, tasks
 from tests.conftest import client_for
-from tests.factories import UserFactory, answered_decision
+from tests.factories import UserFactory
 from tests.s3server import REGION, S3Server, free_port
 
 pytestmark = pytest.mark.django_db
@@ -101,14 +101,6 @@ def background(settings, monkeypatch):
     monkeypatch.setattr(exports, "BACKGROUND_SECONDS", -1)
     # The worker closes connections it thinks stale; here that would be the test's transaction.
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-
-
-@pytest.fixture
-def made(practitioner):
-    return [
-        answered_decision(practitioner, "share_with_consent", submit=True),
-        answered_decision(practitioner, "do_not_share", submit=True),
-    ]
 
 
 def build(manager) -> Export:

@@ -20,7 +20,6 @@ from django.utils import timezone
 from decisions.models import AuditEvent, Export, ExportStatus
 from decisions.reports import exports, storage, tasks
 from tests.conftest import client_for
-from tests.factories import answered_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -49,14 +48,6 @@ def object_storage(settings, tmp_path):
     storage = storages["exports"]
     assert isinstance(storage, InMemoryStorage)
     return storage
-
-
-@pytest.fixture
-def made(practitioner):
-    return [
-        answered_decision(practitioner, "share_with_consent", submit=True),
-        answered_decision(practitioner, "do_not_share", submit=True),
-    ]
 
 
 def build(manager) -> Export:

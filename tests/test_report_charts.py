@@ -30,24 +30,6 @@ NAMES = ["outcomes", "months", "rates", "lawful_reasons", "gdpr_bases", "purpose
 
 
 @pytest.fixture
-def made(practitioner):
-    return [
-        answered_decision(practitioner, "share_with_consent", submit=True),
-        answered_decision(practitioner, "do_not_share", submit=True),
-    ]
-
-
-@pytest.fixture
-def as_manager(manager):
-    return client_for(manager)
-
-
-@pytest.fixture
-def other_manager(other_org):
-    return UserFactory(organisation=other_org, role=Role.MANAGER, email="othermgr@example.org")
-
-
-@pytest.fixture
 def draws(monkeypatch):
     """The titles of the charts drawn, in order."""
     drawn: list[str] = []

@@ -38,11 +38,6 @@ def own(manager):
     return replace(PERIOD, organisation=manager.organisation)
 
 
-@pytest.fixture
-def other_manager(other_org):
-    return UserFactory(organisation=other_org, role=Role.MANAGER, email="othermgr@example.org")
-
-
 def query(filters, **figure: str) -> dict[str, str]:
     return {**filters.form_data(), **figure}
 

@@ -32,25 +32,6 @@ def export_files(settings, tmp_path):
 
 
 @pytest.fixture
-def made(practitioner):
-    """Two decisions of the manager's organisation, submitted today."""
-    return [
-        answered_decision(practitioner, "share_with_consent", submit=True),
-        answered_decision(practitioner, "do_not_share", submit=True),
-    ]
-
-
-@pytest.fixture
-def as_manager(manager):
-    return client_for(manager)
-
-
-@pytest.fixture
-def other_manager(other_org):
-    return UserFactory(organisation=other_org, role=Role.MANAGER, email="othermgr@example.org")
-
-
-@pytest.fixture
 def long_exports(monkeypatch):
     monkeypatch.setattr(exports, "BACKGROUND_SECONDS", -1)
 
