@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from decisions import access
 from decisions.audit import AuditAction
-from decisions.audit.archive import archived_submissions
+from decisions.audit.archived import archived_submissions
 from decisions.audit.canonical import event_hash
 from decisions.models import AuditEvent, Decision, DecisionRecord, User
 

@@ -22,7 +22,8 @@ from django.db.utils import DatabaseError
 from django.utils import timezone
 
 from decisions.audit import AuditAction, record_event, verify_chain
-from decisions.audit.archive import ArchiveRefused, archive_month, check_manifests
+from decisions.audit.archive import ArchiveRefused, archive_month
+from decisions.audit.archived import check_manifests
 from decisions.audit.holds import place_hold, release_hold
 from decisions.audit.partitions import (
     ARCHIVE_SCHEMA,

@@ -17,7 +17,8 @@ enough (ISG_AUDIT_ARCHIVE_AFTER_MONTHS) and, in one transaction:
 
 Nothing is deleted: the rows stay in the database, read-only, and in the file. Verification
 (`verify_audit`) starts each chain where its archived part ends, after checking the manifests'
-signatures; records whose submission events were archived are checked against the archive.
+signatures; records whose submission events were archived are checked against the archive
+(decisions.audit.archived reads manifests and archived events).
 """
 
 from __future__ import annotations
@@ -25,20 +26,17 @@ from __future__ import annotations
 import getpass
 import gzip
 import hashlib
-import hmac
-import json
 import os
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
+from decisions.audit.archived import chain_starts, manifest_digest, manifest_signature
 from decisions.audit.canonical import GENESIS_HASH, LEGACY_CHAIN, chain_genesis
 from decisions.audit.checkpoints import checkpoint_key
 from decisions.audit.partitions import (
@@ -53,7 +51,7 @@ from decisions.audit.partitions import (
 )
 from decisions.audit.record import record_event
 from decisions.audit.walk import Head, walk
-from decisions.models import AuditArchive, AuditChain, AuditEvent, LegalHold
+from decisions.models import AuditArchive, AuditChain, LegalHold
 
 MANIFEST_VERSION = 1
 DETACH_LOCK_TIMEOUT = "5s"
@@ -61,72 +59,6 @@ DETACH_LOCK_TIMEOUT = "5s"
 
 class ArchiveRefused(RuntimeError):
     """The month was not archived; the message says why and what to do."""
-
-
-def _canonical(manifest: dict[str, Any]) -> bytes:
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-
-
-def manifest_signature(manifest: dict[str, Any]) -> str:
-    return hmac.new(checkpoint_key(), _canonical(manifest), hashlib.sha256).hexdigest()
-
-
-def manifest_digest(manifest: dict[str, Any]) -> str:
-    return hashlib.sha256(_canonical(manifest)).hexdigest()
-
-
-def chain_starts(archives: list[AuditArchive] | None = None) -> dict[str, dict[str, Any]]:
-    """Per chain, the last archived event: where its live part must continue."""
-    starts: dict[str, dict[str, Any]] = {}
-    for archive in archives if archives is not None else AuditArchive.objects.order_by("month"):
-        for key, chain in archive.manifest["chains"].items():
-            starts[key] = chain["last"]
-    return starts
-
-
-def check_manifests(archives: list[AuditArchive] | None = None) -> tuple[int, str]:
-    """(archives checked, the first problem): each manifest's signature, each naming the one
-    before it, the months in a row, and each chain following on from month to month."""
-    if archives is None:
-        archives = list(AuditArchive.objects.order_by("month"))
-    if not archives:
-        return 0, ""
-    try:
-        key = checkpoint_key()
-    except ImproperlyConfigured:
-        return 0, (
-            "archived months cannot be checked without ISG_CHECKPOINT_KEY, which signed their "
-            "manifests: set it where the log is verified"
-        )
-    starts: dict[str, dict[str, Any]] = {}
-    previous: AuditArchive | None = None
-    for count, archive in enumerate(archives):
-        month = f"{archive.month:%Y-%m}"
-        signature = hmac.new(key, _canonical(archive.manifest), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signature, archive.signature):
-            return count, f"the manifest of the archived month {month} does not match its " \
-                "signature: it was changed after it was signed"  # fmt: skip
-        named = archive.manifest.get("previous_manifest", "")
-        if (previous is None and named) or (
-            previous is not None
-            and (
-                named != manifest_digest(previous.manifest)
-                or archive.month != next_month(previous.month)
-            )
-        ):
-            return count, f"the archived month {month} does not follow the month archived " \
-                "before it: an archived month is missing or was replaced"  # fmt: skip
-        for chain_key_, chain in archive.manifest["chains"].items():
-            before = starts.get(chain_key_)
-            if before and (
-                chain["first"]["previous_hash"] != before["hash"]
-                or chain["first"]["position"] != before["position"] + 1
-            ):
-                return count, f"the archived month {month} does not follow on from the month " \
-                    f"archived before it in chain {chain_key_}"  # fmt: skip
-            starts[chain_key_] = chain["last"]
-        previous = archive
-    return len(archives), ""
 
 
 def _held_organisations(table: str) -> list[str]:
@@ -419,49 +351,3 @@ def archive_month(
             temporary.unlink(missing_ok=True)
         raise
     return archive
-
-
-_ARCHIVED_TABLE = re.compile(rf"^{ARCHIVE_SCHEMA}\.decisions_auditevent_y\d{{4}}m\d{{2}}$")
-
-
-def _archived_tables() -> list[str]:
-    """The archived months' tables, each name checked before it goes into SQL."""
-    tables = list(AuditArchive.objects.order_by("month").values_list("table", flat=True))
-    return [table for table in tables if _ARCHIVED_TABLE.match(table)]
-
-
-def archived_places(key: str, places: set[int]) -> dict[tuple[str, int], tuple[int, str]]:
-    """(chain, place) -> (sequence, hash) of archived events (a checkpoint may name them)."""
-    tables = _archived_tables()
-    if not tables:
-        return {}
-    place = "sequence" if key == LEGACY_CHAIN else "position"
-    select = " UNION ALL ".join(
-        f"SELECT {place}, sequence, hash FROM {table} WHERE chain = %s AND {place} = ANY(%s)"  # noqa: S608
-        for table in tables
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(select, [key, sorted(places)] * len(tables))
-        return {(key, at): (sequence, hash_) for at, sequence, hash_ in cursor.fetchall()}
-
-
-def archived_submissions(
-    *, object_ids: list[str] | None = None, digest_prefix: str | None = None
-) -> list[AuditEvent]:
-    """Submission events kept in archived months for these records, or whose record digest
-    starts with `digest_prefix` (AuditEvent instances read from the archive tables)."""
-    tables = _archived_tables()
-    if not tables:
-        return []
-    clauses, params = ["action = %s"], [str(AuditAction.DECISION_SUBMITTED)]
-    if object_ids is not None:
-        clauses.append("object_id = ANY(%s)")
-        params.append(object_ids)  # type: ignore[arg-type]
-    if digest_prefix is not None:
-        clauses.append("details->>'record_digest' LIKE %s")
-        params.append(digest_prefix.replace("%", "").replace("_", "") + "%")
-    select = " UNION ALL ".join(
-        f"SELECT * FROM {table} WHERE {' AND '.join(clauses)}"  # noqa: S608 - checked names
-        for table in tables
-    )
-    return list(AuditEvent.objects.raw(f"{select} ORDER BY sequence", params * len(tables)))

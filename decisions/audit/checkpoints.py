@@ -180,9 +180,9 @@ def _stored(
         )
         found.update({(key, position): (sequence, hash_) for position, sequence, hash_ in rows})
         if missing := {p for p in positions if p and (key, p) not in found}:
-            # Named by an older checkpoint, since archived (decisions.audit.archive, which
+            # Named by an older checkpoint, since archived (decisions.audit.archived, which
             # imports this module: hence imported here).
-            from decisions.audit.archive import archived_places
+            from decisions.audit.archived import archived_places
 
             found.update(archived_places(key, missing))
         if 0 in positions:  # a checkpoint of an empty chain: its genesis

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from decisions.audit.actions import AuditAction
-from decisions.audit.archive import archived_submissions
+from decisions.audit.archived import archived_submissions
 from decisions.models import AuditArchive, AuditEvent, DecisionRecord
 from decisions.models.decisions import RECORD_DIGEST_FIELDS, record_digest
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from decisions.audit.actions import AuditAction
-from decisions.audit.archive import chain_starts, check_manifests
+from decisions.audit.archived import chain_starts, check_manifests
 from decisions.audit.canonical import GENESIS_HASH, LEGACY_CHAIN, chain_genesis
 from decisions.audit.checkpoints import (
     Checkpoint,
