@@ -12,6 +12,9 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from isg.api_settings import api_settings
+from isg.storage import exports_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -355,67 +358,13 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 # Sessions in the database (Django's default, stated): any web node serves any request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-# Finished export files: a local folder by default (ISG_EXPORTS_DIR, 0600 files); with
-# ISG_EXPORTS_STORAGE set, that Django storage backend, e.g. storages.backends.s3.S3Storage
-# (django-storages; its AWS_* settings from the environment: AWS_STORAGE_BUCKET_NAME,
-# AWS_S3_ENDPOINT_URL, AWS_S3_REGION_NAME, and credentials from the usual AWS variables or an
-# instance role). Every web node and worker must see the same storage.
-if os.environ.get("ISG_EXPORTS_STORAGE"):
-    STORAGES["exports"] = {
-        "BACKEND": os.environ["ISG_EXPORTS_STORAGE"],
-        "OPTIONS": {"location": os.environ.get("ISG_EXPORTS_PREFIX", "exports")},
-    }
-    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME")
-    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")
-    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME")
-    AWS_DEFAULT_ACL = None  # private objects: the bucket's own policy, never public-read
-    AWS_QUERYSTRING_AUTH = True
-# Issue 13: with ISG_EXPORTS_S3_BUCKET set, finished exports are objects in that private bucket
-# (django-storages' S3Storage over boto3), shared by every web node and worker; nodes then keep
-# no files of their own. ISG_EXPORTS_S3_ENDPOINT_URL points at an S3-compatible service
-# (MinIO, Ceph, a cloud's own); ISG_EXPORTS_S3_REGION; ISG_EXPORTS_PREFIX (key prefix,
-# "exports"). Credentials only from boto3's own sources: AWS_ACCESS_KEY_ID and
-# AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment, AWS_PROFILE, or the
-# instance's role; never in this file. Objects get no ACL (the bucket's own: keep it private,
-# Block Public Access on) and ISG never hands out their URLs: every download streams through
-# ISG's download view, after its sign-in, role and organisation checks and its audit event.
-if os.environ.get("ISG_EXPORTS_S3_BUCKET"):
-    if os.environ.get("ISG_EXPORTS_STORAGE"):
-        raise ImproperlyConfigured("Set ISG_EXPORTS_S3_BUCKET or ISG_EXPORTS_STORAGE, not both.")
-    from botocore.config import Config as S3ClientConfig
-
-    # Server-side encryption: "" (the bucket's default), "AES256" or "aws:kms" (with
-    # ISG_EXPORTS_S3_KMS_KEY_ID, or the account's S3 key).
-    _sse = os.environ.get("ISG_EXPORTS_S3_SSE", "")
-    _object_parameters = {"ServerSideEncryption": _sse} if _sse else {}
-    if _sse == "aws:kms" and os.environ.get("ISG_EXPORTS_S3_KMS_KEY_ID"):
-        _object_parameters["SSEKMSKeyId"] = os.environ["ISG_EXPORTS_S3_KMS_KEY_ID"]
-    STORAGES["exports"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": os.environ["ISG_EXPORTS_S3_BUCKET"],
-            "location": os.environ.get("ISG_EXPORTS_PREFIX", "exports"),
-            "endpoint_url": os.environ.get("ISG_EXPORTS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("ISG_EXPORTS_S3_REGION") or None,
-            "default_acl": None,
-            "object_parameters": _object_parameters,
-            "file_overwrite": True,  # a key is an export's id: a rebuild replaces its own
-            # url() is never called; were it, a signed link that expires within a minute.
-            "querystring_auth": True,
-            "querystring_expire": 60,
-            # A download is fetched into a temporary file past 20 MB, not held in memory.
-            "max_memory_size": 20 * 1024 * 1024,
-            # A bucket that does not answer fails a download page in seconds, not minutes
-            # (botocore's defaults: 60 s to connect, 5 attempts).
-            "client_config": S3ClientConfig(
-                connect_timeout=envint("ISG_EXPORTS_S3_CONNECT_TIMEOUT", 5),
-                read_timeout=envint("ISG_EXPORTS_S3_READ_TIMEOUT", 60),
-                retries={"mode": "standard", "max_attempts": envint("ISG_EXPORTS_S3_ATTEMPTS", 3)},
-                # "path" for services without virtual-hosted buckets; unset: botocore decides.
-                s3={"addressing_style": os.environ.get("ISG_EXPORTS_S3_ADDRESSING_STYLE") or None},
-            ),
-        },
-    }
+# Finished export files: a private local folder by default (ISG_EXPORTS_DIR, 0600 files); or
+# any Django storage backend (ISG_EXPORTS_STORAGE), or a private S3-compatible bucket
+# (ISG_EXPORTS_S3_BUCKET): isg/storage.py says which variables, and why nodes share nothing else.
+_exports, _storage_settings = exports_storage(os.environ)
+if _exports is not None:
+    STORAGES["exports"] = _exports
+globals().update(_storage_settings)
 # ---- Single sign-on: OpenID Connect per organisation (decisions/sso; docs/accounts.md) ------
 # mozilla-django-oidc as the relying party; each organisation's provider (issuer, client id,
 # the NAME of the environment variable holding its secret) is set in administration.
@@ -435,27 +384,8 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("decisions.sso.context.sso_
 # cookie acts through the API and it needs no CSRF token. JSON only (no browsable API: its
 # page needs inline scripts that the CSP refuses).
 INSTALLED_APPS += ["rest_framework", "drf_spectacular"]
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["decisions.api.authentication.ApiTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["decisions.api.authentication.TokenScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["decisions.api.authentication.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_token": os.environ.get("ISG_API_RATE", "120/minute")},
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "decisions.api.authentication.JsonOnly",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "ISG API for case-management systems",
-    "DESCRIPTION": "Start information-sharing decisions for practitioners, and read the "
-    "submitted records of your organisation. Authenticate with an organisation API token: "
-    "`Authorization: Bearer isg_...`.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": "/api/v1",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+# REST_FRAMEWORK and SPECTACULAR_SETTINGS: isg/api_settings.py.
+REST_FRAMEWORK, SPECTACULAR_SETTINGS = api_settings(os.environ)
 # How long the link returned by "start a decision" can be followed (it works once).
 ISG_API_LINK_MINUTES = envint("ISG_API_LINK_MINUTES", 60)
 # Webhook deliveries: attempts before giving up, and the first wait (doubled each time).
