@@ -38,6 +38,7 @@ from django.utils import timezone
 from decisions.audit.actions import AuditAction
 from decisions.audit.canonical import (
     GENESIS_HASH,
+    HASHED_FIELDS,
     LEGACY_CHAIN,
     canonical_parts,
     chain_genesis,
@@ -155,18 +156,12 @@ def _create_head(key: str, using: str) -> None:
 # the canonical text that Python prepared around the four values it fills in (time, position,
 # previous hash, sequence number): the very bytes `canonical` gives (tests compare the stored
 # hash with event_hash of the stored row).
-_STORED = (
-    "actor_id",
-    "actor_email",
-    "organisation_id",
-    "role",
-    "action",
-    "object_kind",
-    "object_id",
-    "reference",
-    "ip_address",
-    "user_agent",
-    "request_id",
+# The hashed columns passed as they are; the database fills in the other four, and the details
+# go as JSON text.
+_STORED = tuple(
+    name
+    for name in HASHED_FIELDS
+    if name not in {"sequence", "created_at", "details", "previous_hash"}
 )
 _APPEND = """
 WITH head AS (
